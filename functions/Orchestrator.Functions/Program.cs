@@ -1,0 +1,2 @@
+// Placeholder entry point; replaced by the host in the next commit.
+return 0;

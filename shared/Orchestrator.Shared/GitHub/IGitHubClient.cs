@@ -1,0 +1,106 @@
+namespace Orchestrator.Shared.GitHub;
+
+/// <summary>A repository as <c>owner/name</c>.</summary>
+/// <param name="Owner">Account or organisation login.</param>
+/// <param name="Name">Repository name.</param>
+public sealed record RepoRef(string Owner, string Name)
+{
+    /// <summary><c>owner/name</c>.</summary>
+    public string FullName => $"{Owner}/{Name}";
+
+    /// <summary>Parses <c>owner/name</c>.</summary>
+    /// <exception cref="FormatException">The text is not exactly two non-empty segments.</exception>
+    public static RepoRef Parse(string fullName)
+    {
+        var parts = fullName.Split('/');
+        if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+        {
+            throw new FormatException($"'{fullName}' is not a repository in the form owner/name.");
+        }
+
+        return new RepoRef(parts[0], parts[1]);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => FullName;
+}
+
+/// <summary>An issue (not a pull request) as returned by the GitHub REST API.</summary>
+/// <param name="Number">Issue number within the repository.</param>
+/// <param name="Title">Title.</param>
+/// <param name="Body">Markdown body, or <c>null</c>.</param>
+/// <param name="State"><c>open</c> or <c>closed</c>.</param>
+/// <param name="HtmlUrl">Web link.</param>
+public sealed record GitHubIssue(int Number, string Title, string? Body, string State, string HtmlUrl);
+
+/// <summary>An issue or pull-request comment.</summary>
+/// <param name="Id">Comment id.</param>
+/// <param name="Body">Markdown body.</param>
+/// <param name="HtmlUrl">Web link.</param>
+public sealed record GitHubComment(long Id, string Body, string HtmlUrl);
+
+/// <summary>A pull request.</summary>
+/// <param name="Number">PR number.</param>
+/// <param name="Title">Title.</param>
+/// <param name="Body">Markdown body, or <c>null</c>.</param>
+/// <param name="State"><c>open</c> or <c>closed</c>.</param>
+/// <param name="Merged">Whether it was merged (<c>merged_at</c> set).</param>
+/// <param name="MergeCommitSha">The merge commit SHA once merged; GitHub also fills a test-merge SHA while open, so only trust it when <paramref name="Merged"/>.</param>
+/// <param name="HtmlUrl">Web link.</param>
+public sealed record GitHubPullRequest(int Number, string Title, string? Body, string State, bool Merged, string? MergeCommitSha, string HtmlUrl);
+
+/// <summary>A check suite of a commit (<c>GET /repos/{owner}/{repo}/commits/{ref}/check-suites</c>).</summary>
+/// <param name="Id">Suite id.</param>
+/// <param name="Status"><c>queued</c>, <c>in_progress</c>, <c>completed</c>, … .</param>
+/// <param name="Conclusion"><c>success</c>, <c>failure</c>, <c>neutral</c>, <c>cancelled</c>, <c>skipped</c>, <c>timed_out</c>, <c>action_required</c>, <c>stale</c>, <c>startup_failure</c>, or <c>null</c> while not completed.</param>
+/// <param name="AppSlug">Slug of the GitHub App that owns the suite, e.g. <c>github-actions</c>.</param>
+/// <param name="LatestCheckRunsCount">Number of check runs; GitHub creates empty suites for every app with checks permission, and those stay <c>queued</c> forever.</param>
+public sealed record GitHubCheckSuite(long Id, string Status, string? Conclusion, string? AppSlug, int LatestCheckRunsCount);
+
+/// <summary>A GitHub Actions workflow run (<c>GET /repos/{owner}/{repo}/actions/runs?head_sha=</c>).</summary>
+/// <param name="Id">Run id.</param>
+/// <param name="Name">Workflow name.</param>
+/// <param name="Status"><c>queued</c>, <c>in_progress</c>, <c>completed</c>, … .</param>
+/// <param name="Conclusion">As for check suites; <c>null</c> while not completed.</param>
+/// <param name="HtmlUrl">Web link.</param>
+public sealed record GitHubWorkflowRun(long Id, string? Name, string Status, string? Conclusion, string HtmlUrl);
+
+/// <summary>
+/// The GitHub REST calls the orchestrator makes (https://docs.github.com/en/rest, API version
+/// <c>2022-11-28</c>). Every method throws <see cref="Platform.PlatformApiException"/> on a non-2xx
+/// answer or a network failure.
+/// </summary>
+public interface IGitHubClient
+{
+    /// <summary><c>POST /repos/{owner}/{repo}/issues</c>.</summary>
+    Task<GitHubIssue> CreateIssueAsync(RepoRef repo, string title, string body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The most recently created issues, newest first, open and closed, pull requests left out
+    /// (<c>GET /repos/{owner}/{repo}/issues?state=all&amp;sort=created&amp;direction=desc</c>, paged
+    /// until <paramref name="max"/> issues were read).
+    /// </summary>
+    Task<IReadOnlyList<GitHubIssue>> ListRecentIssuesAsync(RepoRef repo, int max, CancellationToken cancellationToken);
+
+    /// <summary>All comments of an issue or PR, oldest first (<c>GET /repos/{owner}/{repo}/issues/{n}/comments</c>, every page).</summary>
+    Task<IReadOnlyList<GitHubComment>> ListIssueCommentsAsync(RepoRef repo, int issueNumber, CancellationToken cancellationToken);
+
+    /// <summary><c>POST /repos/{owner}/{repo}/issues/{n}/comments</c>.</summary>
+    Task<GitHubComment> CreateIssueCommentAsync(RepoRef repo, int issueNumber, string body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Recently updated pull requests, newest first, open and closed
+    /// (<c>GET /repos/{owner}/{repo}/pulls?state=all&amp;sort=updated&amp;direction=desc</c>), up to <paramref name="max"/>.
+    /// List items carry no <c>merged</c> flag; it is derived from <c>merged_at</c>.
+    /// </summary>
+    Task<IReadOnlyList<GitHubPullRequest>> ListRecentPullRequestsAsync(RepoRef repo, int max, CancellationToken cancellationToken);
+
+    /// <summary><c>GET /repos/{owner}/{repo}/pulls/{n}</c>; <c>null</c> on 404.</summary>
+    Task<GitHubPullRequest?> GetPullRequestAsync(RepoRef repo, int number, CancellationToken cancellationToken);
+
+    /// <summary>All check suites of a commit (<c>GET /repos/{owner}/{repo}/commits/{sha}/check-suites</c>, every page).</summary>
+    Task<IReadOnlyList<GitHubCheckSuite>> ListCheckSuitesAsync(RepoRef repo, string sha, CancellationToken cancellationToken);
+
+    /// <summary>All Actions workflow runs of a commit (<c>GET /repos/{owner}/{repo}/actions/runs?head_sha={sha}</c>, every page).</summary>
+    Task<IReadOnlyList<GitHubWorkflowRun>> ListWorkflowRunsAsync(RepoRef repo, string sha, CancellationToken cancellationToken);
+}

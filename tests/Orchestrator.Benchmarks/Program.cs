@@ -1,0 +1,2 @@
+// Placeholder entry point; the benchmark arrives with the engine.
+return 0;
