@@ -1,0 +1,74 @@
+namespace Orchestrator.Orchestrations.Tasks;
+
+/// <summary>
+/// Names and inputs of the activities the task pipeline schedules; the host registers one
+/// implementation per name (<c>functions/Orchestrator.Functions/Activities</c>).
+/// </summary>
+public static class TaskActivities
+{
+    /// <summary>Fetches missing work-item fields from the tracker and builds the TaskSpec → <see cref="TaskSpecBuilt"/> or <see cref="TaskSpecRejected"/>.</summary>
+    public const string PrepareTaskSpec = "PrepareTaskSpec";
+
+    /// <summary>Finds (by hidden marker) or creates the forge issue → <see cref="IssueEnsured"/>.</summary>
+    public const string EnsureGitHubIssue = "EnsureGitHubIssue";
+
+    /// <summary>Finds (by external id) or posts a tracker comment → <see cref="CommentEnsured"/>.</summary>
+    public const string EnsurePlaneComment = "EnsurePlaneComment";
+
+    /// <summary>Finds (by hidden marker) or posts a forge issue comment → <see cref="CommentEnsured"/>.</summary>
+    public const string EnsureGitHubComment = "EnsureGitHubComment";
+
+    /// <summary>Reads check suites and workflow runs of a commit → <see cref="CiChecked"/>.</summary>
+    public const string CheckCi = "CheckCi";
+
+    /// <summary>Moves the tracker item to the project's completed state → <see cref="TrackerCompleted"/>.</summary>
+    public const string CompleteTrackerItem = "CompleteTrackerItem";
+
+    /// <summary>Compares the instance with the forge → <see cref="Reconciled"/>.</summary>
+    public const string ReconcileTask = "ReconcileTask";
+}
+
+/// <summary>Input of <see cref="TaskActivities.PrepareTaskSpec"/>.</summary>
+/// <param name="Project">Project settings.</param>
+/// <param name="Item">What the webhook carried; missing fields are fetched.</param>
+public sealed record PrepareTaskSpecInput(TaskProject Project, WorkItemSnapshot Item);
+
+/// <summary>Input of <see cref="TaskActivities.EnsureGitHubIssue"/>.</summary>
+/// <param name="Repo"><c>owner/name</c>.</param>
+/// <param name="Title">Issue title, <c>[PREFIX-N] Title</c>.</param>
+/// <param name="TaskSpec">TaskSpec Markdown (the body).</param>
+/// <param name="AgentCommand">Last line of the body.</param>
+public sealed record EnsureGitHubIssueInput(string Repo, string Title, string TaskSpec, string AgentCommand);
+
+/// <summary>Input of <see cref="TaskActivities.EnsurePlaneComment"/>.</summary>
+/// <param name="ProjectId">Tracker project.</param>
+/// <param name="WorkItemId">Tracker item.</param>
+/// <param name="Key">Idempotency key within the instance.</param>
+/// <param name="Html">Comment HTML.</param>
+public sealed record EnsurePlaneCommentInput(string ProjectId, string WorkItemId, string Key, string Html);
+
+/// <summary>Input of <see cref="TaskActivities.EnsureGitHubComment"/>.</summary>
+/// <param name="Repo"><c>owner/name</c>.</param>
+/// <param name="IssueNumber">Issue or PR number.</param>
+/// <param name="Key">Idempotency key within the instance.</param>
+/// <param name="Markdown">Comment body; the activity appends the hidden marker.</param>
+public sealed record EnsureGitHubCommentInput(string Repo, int IssueNumber, string Key, string Markdown);
+
+/// <summary>Input of <see cref="TaskActivities.CheckCi"/>.</summary>
+/// <param name="Repo"><c>owner/name</c>.</param>
+/// <param name="Sha">Commit SHA.</param>
+public sealed record CheckCiInput(string Repo, string Sha);
+
+/// <summary>Input of <see cref="TaskActivities.CompleteTrackerItem"/>.</summary>
+/// <param name="ProjectId">Tracker project.</param>
+/// <param name="WorkItemId">Tracker item.</param>
+public sealed record CompleteTrackerItemInput(string ProjectId, string WorkItemId);
+
+/// <summary>Input of <see cref="TaskActivities.ReconcileTask"/>.</summary>
+/// <param name="Repo">Issue repository.</param>
+/// <param name="IssueNumber">Issue number.</param>
+/// <param name="Status">Status when the check was requested.</param>
+/// <param name="PrRepo">Linked PR repository, if any.</param>
+/// <param name="PrNumber">Linked PR number, if any.</param>
+/// <param name="MergeSha">Merge SHA when waiting for CI.</param>
+public sealed record ReconcileTaskInput(string Repo, int IssueNumber, TaskStatus Status, string? PrRepo, int? PrNumber, string? MergeSha);

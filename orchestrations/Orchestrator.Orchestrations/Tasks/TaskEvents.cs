@@ -1,0 +1,124 @@
+using System.Text.Json.Serialization;
+
+namespace Orchestrator.Orchestrations.Tasks;
+
+/// <summary>
+/// Every event the task pipeline orchestration accepts: external events (webhooks, API), activity
+/// results, timers. Serialised polymorphically with a <c>"$type"</c> discriminator (the event name),
+/// which is also the event name shown in the timeline.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$type")]
+[JsonDerivedType(typeof(TaskReceived), nameof(TaskReceived))]
+[JsonDerivedType(typeof(WorkItemUpdated), nameof(WorkItemUpdated))]
+[JsonDerivedType(typeof(WorkItemDeleted), nameof(WorkItemDeleted))]
+[JsonDerivedType(typeof(TaskSpecBuilt), nameof(TaskSpecBuilt))]
+[JsonDerivedType(typeof(TaskSpecRejected), nameof(TaskSpecRejected))]
+[JsonDerivedType(typeof(IssueEnsured), nameof(IssueEnsured))]
+[JsonDerivedType(typeof(CommentEnsured), nameof(CommentEnsured))]
+[JsonDerivedType(typeof(PullRequestLinked), nameof(PullRequestLinked))]
+[JsonDerivedType(typeof(PullRequestClosed), nameof(PullRequestClosed))]
+[JsonDerivedType(typeof(PullRequestMerged), nameof(PullRequestMerged))]
+[JsonDerivedType(typeof(CiCompleted), nameof(CiCompleted))]
+[JsonDerivedType(typeof(CiChecked), nameof(CiChecked))]
+[JsonDerivedType(typeof(TrackerCompleted), nameof(TrackerCompleted))]
+[JsonDerivedType(typeof(ReconcileRequested), nameof(ReconcileRequested))]
+[JsonDerivedType(typeof(Reconciled), nameof(Reconciled))]
+[JsonDerivedType(typeof(RetryRequested), nameof(RetryRequested))]
+[JsonDerivedType(typeof(TaskActivityFailed), nameof(TaskActivityFailed))]
+[JsonDerivedType(typeof(TaskTimerFired), nameof(TaskTimerFired))]
+public abstract record TaskEvent;
+
+/// <summary>A tracker delivery for an item carrying the trigger label: starts the instance.</summary>
+/// <param name="Project">Project settings at start.</param>
+/// <param name="Item">The item as delivered.</param>
+public sealed record TaskReceived(TaskProject Project, WorkItemSnapshot Item) : TaskEvent;
+
+/// <summary>A later tracker delivery for the same item.</summary>
+/// <param name="Item">The item as delivered.</param>
+public sealed record WorkItemUpdated(WorkItemSnapshot Item) : TaskEvent;
+
+/// <summary>The tracker item was deleted.</summary>
+public sealed record WorkItemDeleted : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.PrepareTaskSpec"/>: the TaskSpec is ready.</summary>
+/// <param name="TaskKey"><c>PREFIX-N</c>.</param>
+/// <param name="Title">Work item title.</param>
+/// <param name="Markdown">TaskSpec Markdown.</param>
+/// <param name="Item">The complete work item as fetched.</param>
+public sealed record TaskSpecBuilt(string TaskKey, string Title, string Markdown, WorkItemSnapshot Item) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.PrepareTaskSpec"/>: required fields are missing.</summary>
+/// <param name="TaskKey"><c>PREFIX-N</c>.</param>
+/// <param name="Missing">Missing field names (<c>title</c>, <c>description</c>).</param>
+/// <param name="Item">The complete work item as fetched.</param>
+public sealed record TaskSpecRejected(string TaskKey, IReadOnlyList<string> Missing, WorkItemSnapshot Item) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.EnsureGitHubIssue"/>.</summary>
+/// <param name="Number">Issue number.</param>
+/// <param name="Url">Issue link.</param>
+/// <param name="Created"><c>false</c> when an issue with our marker already existed (resume after a crash).</param>
+public sealed record IssueEnsured(int Number, string Url, bool Created) : TaskEvent;
+
+/// <summary>Result of a comment activity.</summary>
+/// <param name="Target"><c>plane</c> or <c>github</c>.</param>
+/// <param name="Key">The comment's idempotency key.</param>
+/// <param name="Created"><c>false</c> when it already existed.</param>
+public sealed record CommentEnsured(string Target, string Key, bool Created) : TaskEvent;
+
+/// <summary>A pull request whose body closes the task's issue is open (opened / edited / reopened).</summary>
+/// <param name="Repo">PR repository <c>owner/name</c>.</param>
+/// <param name="Number">PR number.</param>
+/// <param name="Url">PR link.</param>
+public sealed record PullRequestLinked(string Repo, int Number, string Url) : TaskEvent;
+
+/// <summary>A pull request was closed without being merged.</summary>
+/// <param name="Repo">PR repository.</param>
+/// <param name="Number">PR number.</param>
+public sealed record PullRequestClosed(string Repo, int Number) : TaskEvent;
+
+/// <summary>A pull request that closes the task's issue was merged.</summary>
+/// <param name="Repo">PR repository.</param>
+/// <param name="Number">PR number.</param>
+/// <param name="Url">PR link.</param>
+/// <param name="MergeSha">Merge commit SHA (40 hex).</param>
+public sealed record PullRequestMerged(string Repo, int Number, string Url, string MergeSha) : TaskEvent;
+
+/// <summary>A CI webhook (<c>workflow_run</c> or <c>check_suite</c> <c>completed</c>) for a commit.</summary>
+/// <param name="Sha">Head SHA the run was for.</param>
+/// <param name="Conclusion">GitHub conclusion (<c>success</c>, <c>failure</c>, …).</param>
+/// <param name="Source"><c>workflow_run</c> or <c>check_suite</c>.</param>
+/// <param name="Url">Link to the run, if any.</param>
+public sealed record CiCompleted(string Sha, string Conclusion, string Source, string? Url) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.CheckCi"/>: aggregate CI state of a commit.</summary>
+/// <param name="Sha">The commit.</param>
+/// <param name="Outcome">Aggregate outcome.</param>
+/// <param name="Detail">Human-readable summary (e.g. <c>2 of 3 completed</c>, <c>build: failure</c>).</param>
+/// <param name="Url">Link to a failing or representative run, if any.</param>
+public sealed record CiChecked(string Sha, CiOutcome Outcome, string Detail, string? Url) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.CompleteTrackerItem"/>.</summary>
+/// <param name="StateName">Name of the state the item was moved to.</param>
+public sealed record TrackerCompleted(string StateName) : TaskEvent;
+
+/// <summary>Raised by the reconciliation sweep on every live instance.</summary>
+public sealed record ReconcileRequested : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.ReconcileTask"/>: what the forge shows, as events to apply in order.</summary>
+/// <param name="Findings">Events describing the forge's state; empty when nothing was found.</param>
+public sealed record Reconciled(IReadOnlyList<TaskEvent> Findings) : TaskEvent;
+
+/// <summary><c>POST /api/tasks/{id}/retry</c>.</summary>
+public sealed record RetryRequested : TaskEvent;
+
+/// <summary>An activity failed for good.</summary>
+/// <param name="Activity">Activity name.</param>
+/// <param name="Key">Its key.</param>
+/// <param name="Error">The last error message.</param>
+/// <param name="Attempts">Attempts made.</param>
+public sealed record TaskActivityFailed(string Activity, string Key, string Error, int Attempts) : TaskEvent;
+
+/// <summary>A durable timer fired.</summary>
+/// <param name="Name">Timer name.</param>
+/// <param name="Key">Timer key.</param>
+public sealed record TaskTimerFired(string Name, string Key) : TaskEvent;

@@ -1,0 +1,53 @@
+using Orchestrator.Orchestrations.Abstractions;
+
+namespace Orchestrator.Shared.Engine;
+
+/// <summary>Kinds of queue rows.</summary>
+public static class WorkKinds
+{
+    /// <summary>An activity call.</summary>
+    public const string Activity = "activity";
+
+    /// <summary>A durable timer.</summary>
+    public const string Timer = "timer";
+
+    /// <summary>An external event delivery.</summary>
+    public const string Event = "event";
+}
+
+/// <summary>A queue row this worker holds a lease on.</summary>
+/// <param name="Id">Row id.</param>
+/// <param name="Kind">One of <see cref="WorkKinds"/>.</param>
+/// <param name="InstanceId">Target instance, or <c>null</c> for system activities.</param>
+/// <param name="Name">Activity, timer or event name.</param>
+/// <param name="PayloadJson">Activity input, timer data or event JSON.</param>
+/// <param name="Key">The command key (unique within the instance).</param>
+/// <param name="Attempt">This attempt's number (1-based): the fencing token.</param>
+/// <param name="Retry">Retry policy declared by the caller.</param>
+/// <param name="Owner">Lease owner.</param>
+public sealed record ClaimedWork(
+    long Id,
+    string Kind,
+    string? InstanceId,
+    string Name,
+    string PayloadJson,
+    string Key,
+    int Attempt,
+    RetryPolicy Retry,
+    string Owner);
+
+/// <summary>How processing a work item ended.</summary>
+public enum WorkOutcome
+{
+    /// <summary>Done and recorded.</summary>
+    Completed,
+
+    /// <summary>Failed; scheduled again with backoff.</summary>
+    Retrying,
+
+    /// <summary>Failed for good; the instance got an ActivityFailed event.</summary>
+    Failed,
+
+    /// <summary>The lease was lost (rescued and claimed by someone else): the result was discarded.</summary>
+    Stale,
+}

@@ -1,0 +1,655 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using Orchestrator.Orchestrations.Abstractions;
+using Orchestrator.Shared.Platform;
+
+namespace Orchestrator.Shared.Engine;
+
+/// <summary>
+/// Durable Functions semantics on PostgreSQL: instances with JSON state and an optimistic version,
+/// an append-only history, and one work queue for activities, durable timers and external events.
+/// Each step loads an instance, calls its pure decider and commits state, history, new work and
+/// correlation keys in one transaction; the queue row that caused the step is completed in that same
+/// transaction, fenced by its attempt number. See <c>shared/Orchestrator.Shared/Engine/README.md</c>.
+/// </summary>
+public sealed class DurableEngine(
+    NpgsqlDataSource dataSource,
+    OrchestrationRegistry registry,
+    TimeProvider clock,
+    EngineOptions options,
+    WorkSignal signal,
+    ILogger<DurableEngine> logger)
+{
+    private const int MaxConcurrencyRetries = 10;
+    private const string SystemPrefix = "sys";
+
+    /// <summary>Options in force.</summary>
+    public EngineOptions Options => options;
+
+    /// <summary>The registry of orchestrations and activities.</summary>
+    public OrchestrationRegistry Registry => registry;
+
+    /// <summary>
+    /// Creates instance <paramref name="instanceId"/> of <paramref name="orchestration"/> unless it exists,
+    /// and delivers <paramref name="startEvent"/> to it. Idempotent per (<paramref name="instanceId"/>, <paramref name="eventKey"/>).
+    /// </summary>
+    /// <returns><c>true</c> when the instance was created by this call.</returns>
+    public async Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, CancellationToken cancellationToken)
+    {
+        var adapter = registry.Orchestration(orchestration);
+        var eventJson = adapter.SerializeEvent(startEvent);
+        var now = clock.GetUtcNow();
+        await using var batch = dataSource.CreateBatch();
+        var create = new NpgsqlBatchCommand("""
+            INSERT INTO instances (id, orchestration, runtime_status, custom_status, state, version, created_at, updated_at)
+            VALUES (@id, @o, 'Pending', '', NULL, 0, @now, @now) ON CONFLICT (id) DO NOTHING
+            """);
+        create.Parameters.AddWithValue("id", instanceId);
+        create.Parameters.AddWithValue("o", orchestration);
+        create.Parameters.AddWithValue("now", now);
+        batch.BatchCommands.Add(create);
+        batch.BatchCommands.Add(EventInsert(instanceId, startEvent.GetType().Name, eventJson, eventKey, now, now));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        signal.Notify();
+        return create.RecordsAffected == 1;
+    }
+
+    /// <summary>
+    /// Delivers an external event to an existing instance (queued; applied by a worker). Idempotent per
+    /// (<paramref name="instanceId"/>, <paramref name="eventKey"/>); ignored when the instance does not exist.
+    /// </summary>
+    /// <returns><c>true</c> when a new delivery was queued.</returns>
+    public async Task<bool> RaiseEventAsync(string instanceId, object @event, string eventKey, CancellationToken cancellationToken) =>
+        await RaiseEventAsync(instanceId, @event, eventKey, clock.GetUtcNow(), cancellationToken);
+
+    /// <summary>As <see cref="RaiseEventAsync(string, object, string, CancellationToken)"/>, delivered at <paramref name="dueAt"/>.</summary>
+    public async Task<bool> RaiseEventAsync(string instanceId, object @event, string eventKey, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        string? orchestration;
+        await using (var find = new NpgsqlCommand("SELECT orchestration FROM instances WHERE id = @id", connection))
+        {
+            find.Parameters.AddWithValue("id", instanceId);
+            orchestration = await find.ExecuteScalarAsync(cancellationToken) as string;
+        }
+
+        if (orchestration is null)
+        {
+            return false;
+        }
+
+        var eventJson = registry.Orchestration(orchestration).SerializeEvent(@event);
+        var batch = new NpgsqlBatch(connection);
+        await using (batch)
+        {
+            var insert = EventInsert(instanceId, @event.GetType().Name, eventJson, eventKey, dueAt, clock.GetUtcNow());
+            batch.BatchCommands.Add(insert);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            if (insert.RecordsAffected == 1)
+            {
+                signal.Notify();
+            }
+
+            return insert.RecordsAffected == 1;
+        }
+    }
+
+    /// <summary>
+    /// Queues an activity directly (system work such as sweeps, or work for an instance outside a decision).
+    /// Idempotent per (<paramref name="instanceId"/>, <paramref name="key"/>).
+    /// </summary>
+    /// <returns><c>true</c> when queued, <c>false</c> when the key already existed.</returns>
+    public async Task<bool> EnqueueActivityAsync(string? instanceId, string activity, object input, string key, RetryPolicy retry, DateTimeOffset? dueAt, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var batch = dataSource.CreateBatch();
+        var insert = WorkInsert(WorkKinds.Activity, instanceId, activity, JsonSerializer.Serialize(input, input.GetType(), EngineJson.Options), key, dueAt ?? now, retry, now);
+        batch.BatchCommands.Add(insert);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        if (insert.RecordsAffected == 1)
+        {
+            signal.Notify();
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Claims up to <paramref name="max"/> due rows with <c>FOR UPDATE SKIP LOCKED</c>: each gets
+    /// <c>attempt + 1</c>, status <c>running</c> and a lease for <paramref name="owner"/> until now + lease duration.
+    /// </summary>
+    public async Task<IReadOnlyList<ClaimedWork>> ClaimAsync(string owner, int max, CancellationToken cancellationToken)
+    {
+        if (max <= 0)
+        {
+            return [];
+        }
+
+        var now = clock.GetUtcNow();
+        await using var command = dataSource.CreateCommand("""
+            WITH next AS (
+                SELECT id FROM work_items
+                WHERE status = 'pending' AND due_at <= @now
+                ORDER BY due_at, id
+                LIMIT @max
+                FOR UPDATE SKIP LOCKED)
+            UPDATE work_items w
+            SET status = 'running', attempt = w.attempt + 1, lease_owner = @owner,
+                lease_expires_at = @expires, updated_at = @now
+            FROM next WHERE w.id = next.id
+            RETURNING w.id, w.kind, w.instance_id, w.name, w.payload::text, w.unique_key, w.attempt,
+                      w.max_attempts, w.retry_first_ms, w.retry_coefficient, w.retry_max_ms
+            """);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("max", max);
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("expires", now + options.LeaseDuration);
+        var claimed = new List<ClaimedWork>(max);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var uniqueKey = reader.GetString(5);
+            var bar = uniqueKey.IndexOf('|', StringComparison.Ordinal);
+            claimed.Add(new ClaimedWork(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                bar < 0 ? uniqueKey : uniqueKey[(bar + 1)..],
+                reader.GetInt32(6),
+                new RetryPolicy(reader.GetInt32(7), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetDouble(9), TimeSpan.FromMilliseconds(reader.GetInt64(10))),
+                owner));
+        }
+
+        return claimed;
+    }
+
+    /// <summary>Claims and processes up to <paramref name="max"/> items concurrently; returns how many were processed.</summary>
+    public async Task<int> RunOnceAsync(string owner, int max, CancellationToken cancellationToken)
+    {
+        var claimed = await ClaimAsync(owner, max, cancellationToken);
+        await Task.WhenAll(claimed.Select(w => ProcessAsync(w, cancellationToken)));
+        return claimed.Count;
+    }
+
+    /// <summary>
+    /// Processes one claimed row: runs the activity (heartbeating its lease) or applies the event/timer,
+    /// then records the outcome. Never throws for activity or decider failures; those become retries or
+    /// <c>ActivityFailed</c>.
+    /// </summary>
+    public async Task<WorkOutcome> ProcessAsync(ClaimedWork work, CancellationToken cancellationToken)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["InstanceId"] = work.InstanceId, ["WorkItemId"] = work.Id, ["Work"] = work.Name });
+        if (work.Kind != WorkKinds.Activity)
+        {
+            try
+            {
+                return await CompleteAsync(work, adapter => work.Kind == WorkKinds.Timer
+                    ? adapter.TimerFired(work.Name, work.Key)
+                    : null, work.Kind == WorkKinds.Event ? work.PayloadJson : null, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Applying {Kind} {Name} failed", work.Kind, work.Name);
+                return await FailAsync(work, ex.Message, transient: true, retryAfter: null, deliverFailure: false, cancellationToken);
+            }
+        }
+
+        var activity = registry.Activity(work.Name);
+        if (activity is null)
+        {
+            return await FailAsync(work, $"Activity '{work.Name}' is not registered in this host.", transient: false, null, deliverFailure: true, cancellationToken);
+        }
+
+        object? result;
+        using (var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            var heartbeat = HeartbeatLoopAsync(work, leaseLost);
+            try
+            {
+                using var input = JsonDocument.Parse(work.PayloadJson);
+                result = await activity.RunAsync(new ActivityContext(work.InstanceId, work.Key, work.Attempt, work.Id), input.RootElement, leaseLost.Token);
+            }
+            catch (OperationCanceledException) when (leaseLost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Lease on {Work} was lost while it ran; its result is discarded", work.Name);
+                return WorkOutcome.Stale;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                var (transient, retryAfter) = Classify(ex);
+                logger.LogWarning("Activity {Activity} attempt {Attempt} failed ({Kind}): {Error}", work.Name, work.Attempt, transient ? "transient" : "permanent", ex.Message);
+                return await FailAsync(work, ex.Message, transient, retryAfter, deliverFailure: true, cancellationToken);
+            }
+            finally
+            {
+                await leaseLost.CancelAsync();
+                await heartbeat;
+            }
+        }
+
+        return await CompleteAsync(work, _ => result, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Returns rows whose lease expired (their worker died or hung) to the queue; rows that used their last
+    /// attempt fail and deliver <c>ActivityFailed</c>. Returns how many rows were rescued.
+    /// </summary>
+    public async Task<int> RescueExpiredLeasesAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        int requeued;
+        await using (var command = dataSource.CreateCommand("""
+            UPDATE work_items
+            SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, due_at = @now, updated_at = @now,
+                last_error = 'lease expired: the worker stopped heartbeating'
+            WHERE status = 'running' AND lease_expires_at < @now AND attempt < max_attempts
+            """))
+        {
+            command.Parameters.AddWithValue("now", now);
+            requeued = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Exhausted ones: take them over with a fresh lease (same attempt: the fencing token), then fail them.
+        var exhausted = new List<ClaimedWork>();
+        var rescuer = options.OwnerId + "/rescuer";
+        await using (var take = dataSource.CreateCommand("""
+            WITH expired AS (
+                SELECT id FROM work_items
+                WHERE status = 'running' AND lease_expires_at < @now AND attempt >= max_attempts
+                FOR UPDATE SKIP LOCKED)
+            UPDATE work_items w SET lease_owner = @owner, lease_expires_at = @expires, updated_at = @now
+            FROM expired WHERE w.id = expired.id
+            RETURNING w.id, w.kind, w.instance_id, w.name, w.unique_key, w.attempt
+            """))
+        {
+            take.Parameters.AddWithValue("now", now);
+            take.Parameters.AddWithValue("owner", rescuer);
+            take.Parameters.AddWithValue("expires", now + options.LeaseDuration);
+            await using var reader = await take.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var uniqueKey = reader.GetString(4);
+                var bar = uniqueKey.IndexOf('|', StringComparison.Ordinal);
+                exhausted.Add(new ClaimedWork(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.GetString(3), "{}", bar < 0 ? uniqueKey : uniqueKey[(bar + 1)..], reader.GetInt32(5), RetryPolicy.None, rescuer));
+            }
+        }
+
+        foreach (var work in exhausted)
+        {
+            await FailAsync(work, "lease expired on the last attempt: the worker stopped heartbeating", transient: false, null,
+                deliverFailure: work.Kind == WorkKinds.Activity, cancellationToken);
+        }
+
+        if (requeued > 0)
+        {
+            logger.LogWarning("Rescued {Count} work items whose lease expired", requeued);
+            signal.Notify();
+        }
+
+        return requeued + exhausted.Count;
+    }
+
+    /// <summary>Deletes completed and failed queue rows older than the retention period; returns the count.</summary>
+    public async Task<int> PurgeAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "DELETE FROM work_items WHERE status IN ('completed', 'failed') AND updated_at < @before");
+        command.Parameters.AddWithValue("before", clock.GetUtcNow() - options.Retention);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Extends the lease of a running item; <c>false</c> when it is no longer ours (fenced).</summary>
+    public async Task<bool> HeartbeatAsync(ClaimedWork work, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var command = dataSource.CreateCommand("""
+            UPDATE work_items SET lease_expires_at = @expires, updated_at = @now
+            WHERE id = @id AND attempt = @attempt AND status = 'running' AND lease_owner = @owner
+            """);
+        command.Parameters.AddWithValue("expires", now + options.LeaseDuration);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("id", work.Id);
+        command.Parameters.AddWithValue("attempt", work.Attempt);
+        command.Parameters.AddWithValue("owner", work.Owner);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    private async Task HeartbeatLoopAsync(ClaimedWork work, CancellationTokenSource leaseLost)
+    {
+        var period = options.LeaseDuration / 3;
+        try
+        {
+            while (!leaseLost.IsCancellationRequested)
+            {
+                await Task.Delay(period, clock, leaseLost.Token);
+                if (!await HeartbeatAsync(work, leaseLost.Token))
+                {
+                    await leaseLost.CancelAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            // A missed heartbeat is not fatal: the lease is long enough for a few of them.
+            logger.LogWarning(ex, "Heartbeat for {Work} failed", work.Name);
+        }
+    }
+
+    /// <summary>
+    /// Completes a row (fenced) and, for instance work, applies the resulting event in the same
+    /// transaction. <paramref name="eventJson"/> is a stored event; otherwise <paramref name="eventFactory"/>
+    /// makes one (or returns <c>null</c> for none).
+    /// </summary>
+    private async Task<WorkOutcome> CompleteAsync(ClaimedWork work, Func<IOrchestrationAdapter, object?> eventFactory, string? eventJson, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            var now = clock.GetUtcNow();
+            if (!await FenceAsync(connection, tx, work, "completed", null, now, cancellationToken))
+            {
+                await tx.RollbackAsync(cancellationToken);
+                logger.LogWarning("Completion of {Work} attempt {Attempt} refused: the lease is no longer ours", work.Name, work.Attempt);
+                return WorkOutcome.Stale;
+            }
+
+            var applied = work.InstanceId is null
+                ? ApplyResult.Applied
+                : await ApplyAsync(connection, tx, work.InstanceId, eventFactory, eventJson, now, cancellationToken);
+            if (applied == ApplyResult.Conflict)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                if (attempt >= MaxConcurrencyRetries)
+                {
+                    throw new InvalidOperationException($"Instance {work.InstanceId} kept changing under {work.Name}; gave up after {attempt} tries.");
+                }
+
+                continue;
+            }
+
+            await tx.CommitAsync(cancellationToken);
+            if (applied == ApplyResult.AppliedWithWork)
+            {
+                signal.Notify();
+            }
+
+            return WorkOutcome.Completed;
+        }
+    }
+
+    private async Task<WorkOutcome> FailAsync(ClaimedWork work, string error, bool transient, TimeSpan? retryAfter, bool deliverFailure, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var retryPolicy = work.Kind == WorkKinds.Activity ? work.Retry : options.EventRetry;
+        if (transient && work.Attempt < retryPolicy.MaxAttempts)
+        {
+            var delay = Jitter(retryPolicy.DelayBefore(work.Attempt + 1));
+            if (retryAfter is { } wait && wait > delay)
+            {
+                delay = wait;
+            }
+
+            await using var command = dataSource.CreateCommand("""
+                UPDATE work_items
+                SET status = 'pending', due_at = @due, lease_owner = NULL, lease_expires_at = NULL, last_error = @error, updated_at = @now
+                WHERE id = @id AND attempt = @attempt AND status = 'running' AND lease_owner = @owner
+                """);
+            command.Parameters.AddWithValue("due", now + delay);
+            command.Parameters.AddWithValue("error", Truncate(error));
+            command.Parameters.AddWithValue("now", now);
+            command.Parameters.AddWithValue("id", work.Id);
+            command.Parameters.AddWithValue("attempt", work.Attempt);
+            command.Parameters.AddWithValue("owner", work.Owner);
+            return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? WorkOutcome.Retrying : WorkOutcome.Stale;
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            if (!await FenceAsync(connection, tx, work, "failed", error, now, cancellationToken))
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return WorkOutcome.Stale;
+            }
+
+            var applied = deliverFailure && work.InstanceId is { } instanceId
+                ? await ApplyAsync(connection, tx, instanceId, a => a.ActivityFailed(work.Name, work.Key, error, work.Attempt), null, now, cancellationToken)
+                : ApplyResult.Applied;
+            if (applied == ApplyResult.Conflict)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                if (attempt >= MaxConcurrencyRetries)
+                {
+                    throw new InvalidOperationException($"Instance {work.InstanceId} kept changing; could not record the failure of {work.Name}.");
+                }
+
+                continue;
+            }
+
+            await tx.CommitAsync(cancellationToken);
+            if (applied == ApplyResult.AppliedWithWork)
+            {
+                signal.Notify();
+            }
+
+            if (!deliverFailure)
+            {
+                logger.LogError("Work item {Work} ({Kind}) failed for good after {Attempts} attempts: {Error}", work.Name, work.Kind, work.Attempt, error);
+            }
+
+            return WorkOutcome.Failed;
+        }
+    }
+
+    private static async Task<bool> FenceAsync(NpgsqlConnection connection, NpgsqlTransaction tx, ClaimedWork work, string status, string? error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var fence = new NpgsqlCommand("""
+            UPDATE work_items
+            SET status = @status, completed_at = @now, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL,
+                last_error = COALESCE(@error, last_error)
+            WHERE id = @id AND attempt = @attempt AND status = 'running' AND lease_owner = @owner
+            """, connection, tx);
+        fence.Parameters.AddWithValue("status", status);
+        fence.Parameters.AddWithValue("now", now);
+        fence.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = error is null ? DBNull.Value : Truncate(error) });
+        fence.Parameters.AddWithValue("id", work.Id);
+        fence.Parameters.AddWithValue("attempt", work.Attempt);
+        fence.Parameters.AddWithValue("owner", work.Owner);
+        return await fence.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Loads the instance, decides, and writes state + history + commands + keys in the caller's
+    /// transaction. Returns <c>false</c> on a version conflict (the caller retries the transaction).
+    /// </summary>
+    private async Task<ApplyResult> ApplyAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction tx,
+        string instanceId,
+        Func<IOrchestrationAdapter, object?> eventFactory,
+        string? eventJson,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        string orchestration;
+        string? stateJson;
+        long version;
+        await using (var load = new NpgsqlCommand("SELECT orchestration, state::text, version FROM instances WHERE id = @id", connection, tx))
+        {
+            load.Parameters.AddWithValue("id", instanceId);
+            await using var reader = await load.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                logger.LogWarning("Event for unknown instance {InstanceId} dropped", instanceId);
+                return ApplyResult.Applied;
+            }
+
+            orchestration = reader.GetString(0);
+            stateJson = reader.IsDBNull(1) ? null : reader.GetString(1);
+            version = reader.GetInt64(2);
+        }
+
+        var adapter = registry.Orchestration(orchestration);
+        StoredDecision decision;
+        if (eventJson is not null)
+        {
+            decision = adapter.Apply(stateJson, eventJson, now);
+        }
+        else if (eventFactory(adapter) is { } @event)
+        {
+            decision = adapter.Apply(stateJson, @event, now);
+        }
+        else
+        {
+            return ApplyResult.Applied;
+        }
+
+        if (decision.Commands.Count == 0 && decision.CorrelationKeys.Count == 0 && decision.Summary is null
+            && stateJson is not null && JsonEquals(stateJson, decision.StateJson))
+        {
+            return ApplyResult.Applied; // A no-op (late or duplicate event): nothing to record.
+        }
+
+        var batch = new NpgsqlBatch(connection, tx);
+        await using (batch)
+        {
+            var update = new NpgsqlBatchCommand("""
+                UPDATE instances
+                SET state = @state::jsonb, custom_status = @custom, runtime_status = @runtime, version = version + 1, updated_at = @now
+                WHERE id = @id AND version = @version
+                """);
+            update.Parameters.AddWithValue("state", decision.StateJson);
+            update.Parameters.AddWithValue("custom", decision.CustomStatus);
+            update.Parameters.AddWithValue("runtime", decision.RuntimeStatus.ToString());
+            update.Parameters.AddWithValue("now", now);
+            update.Parameters.AddWithValue("id", instanceId);
+            update.Parameters.AddWithValue("version", version);
+            batch.BatchCommands.Add(update);
+
+            var history = new NpgsqlBatchCommand("""
+                INSERT INTO history (instance_id, version, event_type, event, custom_status, summary, occurred_at)
+                VALUES (@id, @version, @type, @event::jsonb, @custom, @summary, @now)
+                """);
+            history.Parameters.AddWithValue("id", instanceId);
+            history.Parameters.AddWithValue("version", version + 1);
+            history.Parameters.AddWithValue("type", decision.EventType);
+            history.Parameters.AddWithValue("event", decision.EventJson);
+            history.Parameters.AddWithValue("custom", decision.CustomStatus);
+            history.Parameters.Add(new NpgsqlParameter("summary", NpgsqlDbType.Text) { Value = (object?)decision.Summary ?? DBNull.Value });
+            history.Parameters.AddWithValue("now", now);
+            batch.BatchCommands.Add(history);
+
+            var dueNow = false;
+            foreach (var command in decision.Commands)
+            {
+                switch (command)
+                {
+                    case ScheduleActivity a:
+                        batch.BatchCommands.Add(WorkInsert(WorkKinds.Activity, instanceId, a.Activity,
+                            JsonSerializer.Serialize(a.Input, a.Input.GetType(), EngineJson.Options), a.Key, now, a.Retry, now));
+                        dueNow = true;
+                        break;
+                    case StartTimer t:
+                        batch.BatchCommands.Add(WorkInsert(WorkKinds.Timer, instanceId, t.Name, "{}", t.Key, t.DueAt, RetryPolicy.None, now));
+                        dueNow |= t.DueAt <= now;
+                        break;
+                    default:
+                        throw new NotSupportedException($"Unknown command {command.GetType().Name}.");
+                }
+            }
+
+            foreach (var key in decision.CorrelationKeys)
+            {
+                var keyInsert = new NpgsqlBatchCommand("INSERT INTO instance_keys (key, instance_id) VALUES (@key, @id) ON CONFLICT DO NOTHING");
+                keyInsert.Parameters.AddWithValue("key", key);
+                keyInsert.Parameters.AddWithValue("id", instanceId);
+                batch.BatchCommands.Add(keyInsert);
+            }
+
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "history_instance_id_version_key")
+            {
+                return ApplyResult.Conflict;
+            }
+
+            if (update.RecordsAffected != 1)
+            {
+                return ApplyResult.Conflict;
+            }
+
+            return dueNow ? ApplyResult.AppliedWithWork : ApplyResult.Applied;
+        }
+    }
+
+    private NpgsqlBatchCommand EventInsert(string instanceId, string eventType, string eventJson, string eventKey, DateTimeOffset dueAt, DateTimeOffset now) =>
+        WorkInsert(WorkKinds.Event, instanceId, eventType, eventJson, eventKey, dueAt, options.EventRetry, now);
+
+    private static NpgsqlBatchCommand WorkInsert(string kind, string? instanceId, string name, string payloadJson, string key, DateTimeOffset dueAt, RetryPolicy retry, DateTimeOffset now)
+    {
+        var insert = new NpgsqlBatchCommand("""
+            INSERT INTO work_items (kind, instance_id, name, payload, unique_key, due_at, max_attempts,
+                                    retry_first_ms, retry_coefficient, retry_max_ms, created_at, updated_at)
+            VALUES (@kind, @instance, @name, @payload::jsonb, @key, @due, @max, @first, @coef, @cap, @now, @now)
+            ON CONFLICT (unique_key) DO NOTHING
+            """);
+        insert.Parameters.AddWithValue("kind", kind);
+        insert.Parameters.Add(new NpgsqlParameter("instance", NpgsqlDbType.Text) { Value = (object?)instanceId ?? DBNull.Value });
+        insert.Parameters.AddWithValue("name", name);
+        insert.Parameters.AddWithValue("payload", payloadJson);
+        insert.Parameters.AddWithValue("key", UniqueKey(instanceId, key));
+        insert.Parameters.AddWithValue("due", dueAt);
+        insert.Parameters.AddWithValue("max", Math.Max(1, retry.MaxAttempts));
+        insert.Parameters.AddWithValue("first", (long)retry.FirstRetryInterval.TotalMilliseconds);
+        insert.Parameters.AddWithValue("coef", retry.BackoffCoefficient);
+        insert.Parameters.AddWithValue("cap", (long)retry.MaxRetryInterval.TotalMilliseconds);
+        insert.Parameters.AddWithValue("now", now);
+        return insert;
+    }
+
+    /// <summary>The queue's unique key for a command of an instance (<c>instance|key</c>, or <c>sys|key</c>).</summary>
+    public static string UniqueKey(string? instanceId, string key) => $"{instanceId ?? SystemPrefix}|{key}";
+
+    /// <summary>Exception → (transient?, Retry-After).</summary>
+    internal static (bool Transient, TimeSpan? RetryAfter) Classify(Exception ex) => ex switch
+    {
+        PermanentActivityException => (false, null),
+        PlatformApiException p => (p.IsTransient, p.RetryAfter),
+        JsonException => (false, null),
+        HttpRequestException or TimeoutException or IOException or NpgsqlException => (true, null),
+        _ => (true, null),
+    };
+
+    private static TimeSpan Jitter(TimeSpan delay) =>
+        delay <= TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+
+    private static string Truncate(string error) => error.Length <= 2000 ? error : error[..2000];
+
+    private static bool JsonEquals(string storedJsonb, string newJson)
+    {
+        // jsonb re-orders keys, so compare parsed documents rather than text.
+        using var a = JsonDocument.Parse(storedJsonb);
+        using var b = JsonDocument.Parse(newJson);
+        return JsonElement.DeepEquals(a.RootElement, b.RootElement);
+    }
+
+    private enum ApplyResult
+    {
+        Conflict,
+        Applied,
+        AppliedWithWork,
+    }
+}
