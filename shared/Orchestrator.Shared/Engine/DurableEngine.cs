@@ -96,6 +96,43 @@ public sealed class DurableEngine(
         }
     }
 
+    /// <summary>Instances registered under any of <paramref name="keys"/> (correlation keys), distinct.</summary>
+    public async Task<IReadOnlyList<string>> FindInstancesAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        await using var command = dataSource.CreateCommand("SELECT DISTINCT instance_id FROM instance_keys WHERE key = ANY(@keys)");
+        command.Parameters.AddWithValue("keys", keys.ToArray());
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Ids of instances of <paramref name="orchestration"/> whose custom status is one of <paramref name="statuses"/>.</summary>
+    public async Task<IReadOnlyList<string>> FindInstancesByStatusAsync(string orchestration, IReadOnlyCollection<string> statuses, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT id FROM instances WHERE orchestration = @o AND custom_status = ANY(@statuses) ORDER BY created_at");
+        command.Parameters.AddWithValue("o", orchestration);
+        command.Parameters.AddWithValue("statuses", statuses.ToArray());
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
     /// <summary>
     /// Queues an activity directly (system work such as sweeps, or work for an instance outside a decision).
     /// Idempotent per (<paramref name="instanceId"/>, <paramref name="key"/>).

@@ -1,0 +1,27 @@
+using Orchestrator.Functions.Routing;
+using Orchestrator.Shared.Engine;
+
+namespace Orchestrator.Functions.Activities;
+
+/// <summary>Input of <see cref="RouteDeliveryActivity"/>.</summary>
+/// <param name="InboxId">Inbox row id.</param>
+public sealed record RouteDeliveryInput(long InboxId);
+
+/// <summary>System activity queued with every accepted webhook: routes it to instances.</summary>
+public sealed class RouteDeliveryActivity(InboxStore inbox, DeliveryRouter router, ILogger<RouteDeliveryActivity> logger) : Activity<RouteDeliveryInput>
+{
+    /// <inheritdoc />
+    public override string Name => InboxStore.RouteActivity;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext context, RouteDeliveryInput input, CancellationToken cancellationToken)
+    {
+        var delivery = await inbox.GetAsync(input.InboxId, cancellationToken)
+            ?? throw new PermanentActivityException($"Inbox row {input.InboxId} does not exist.");
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["DeliveryId"] = delivery.DeliveryId, ["Source"] = delivery.Source });
+        var outcome = await router.RouteAsync(delivery, cancellationToken);
+        await inbox.MarkProcessedAsync(delivery.Id, outcome, cancellationToken);
+        logger.LogInformation("Routed {Event}: {Outcome}", delivery.EventType, outcome);
+        return null;
+    }
+}

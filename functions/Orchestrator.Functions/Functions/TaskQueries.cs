@@ -1,0 +1,174 @@
+using System.Text.Json;
+using Npgsql;
+using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Engine;
+
+namespace Orchestrator.Functions.Functions;
+
+/// <summary>One line of <c>GET /api/tasks</c>.</summary>
+/// <param name="Id">Instance id.</param>
+/// <param name="TaskKey"><c>PREFIX-N</c>.</param>
+/// <param name="Title">Title.</param>
+/// <param name="Status">User-facing status.</param>
+/// <param name="Repo">Repository.</param>
+/// <param name="IssueUrl">Forge issue link.</param>
+/// <param name="PrUrl">PR link.</param>
+/// <param name="CreatedAt">When the pipeline started.</param>
+/// <param name="UpdatedAt">Last change.</param>
+public sealed record TaskSummary(string Id, string? TaskKey, string? Title, string Status, string? Repo, string? IssueUrl, string? PrUrl, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>A page of tasks.</summary>
+/// <param name="Items">Tasks, newest first.</param>
+/// <param name="Page">1-based page.</param>
+/// <param name="PageSize">Page size.</param>
+/// <param name="Total">Tasks matching the filter.</param>
+public sealed record TaskPage(IReadOnlyList<TaskSummary> Items, int Page, int PageSize, long Total);
+
+/// <summary>One timeline entry.</summary>
+/// <param name="At">When.</param>
+/// <param name="Event">Event name.</param>
+/// <param name="Status">Status after the event.</param>
+/// <param name="Summary">What happened.</param>
+public sealed record TimelineEntry(DateTimeOffset At, string Event, string Status, string Summary);
+
+/// <summary>Links of a task.</summary>
+/// <param name="Issue">Forge issue.</param>
+/// <param name="PullRequest">PR.</param>
+/// <param name="MergeCommit">Merge SHA.</param>
+/// <param name="Ci">CI run.</param>
+public sealed record TaskLinks(string? Issue, string? PullRequest, string? MergeCommit, string? Ci);
+
+/// <summary><c>GET /api/tasks/{id}</c>.</summary>
+/// <param name="Id">Instance id.</param>
+/// <param name="TaskKey"><c>PREFIX-N</c>.</param>
+/// <param name="Title">Title.</param>
+/// <param name="Status">User-facing status.</param>
+/// <param name="RuntimeStatus">Engine status.</param>
+/// <param name="Repo">Repository.</param>
+/// <param name="TrackerWorkItemId">Plane work item UUID.</param>
+/// <param name="TaskSpec">Current TaskSpec Markdown.</param>
+/// <param name="TaskSpecVersion">Its version.</param>
+/// <param name="Links">Links.</param>
+/// <param name="FailedStep">Where a retry resumes, when FAILED.</param>
+/// <param name="FailureReason">Why it failed.</param>
+/// <param name="Warnings">Non-fatal problems.</param>
+/// <param name="CreatedAt">Start.</param>
+/// <param name="UpdatedAt">Last change.</param>
+/// <param name="Timeline">History, oldest first.</param>
+public sealed record TaskDetail(
+    string Id,
+    string? TaskKey,
+    string? Title,
+    string Status,
+    string RuntimeStatus,
+    string? Repo,
+    string? TrackerWorkItemId,
+    string? TaskSpec,
+    int TaskSpecVersion,
+    TaskLinks Links,
+    string? FailedStep,
+    string? FailureReason,
+    IReadOnlyList<string> Warnings,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<TimelineEntry> Timeline);
+
+/// <summary>Read side of the task API, straight from the engine's tables.</summary>
+public sealed class TaskQueries(NpgsqlDataSource dataSource)
+{
+    /// <summary>Tasks, newest first, optionally with one status.</summary>
+    public async Task<TaskPage> ListAsync(string? status, int page, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, custom_status, state::text, created_at, updated_at, count(*) OVER () AS total
+            FROM instances
+            WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status)
+            ORDER BY created_at DESC, id
+            LIMIT @limit OFFSET @offset
+            """);
+        command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
+        command.Parameters.Add(new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
+        command.Parameters.AddWithValue("limit", pageSize);
+        command.Parameters.AddWithValue("offset", (page - 1) * pageSize);
+        var items = new List<TaskSummary>();
+        long total = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var state = JsonSerializer.Deserialize<TaskState>(reader.GetString(2), EngineJson.Options)!;
+            total = reader.GetInt64(5);
+            items.Add(new TaskSummary(reader.GetString(0), state.TaskKey, state.Title, reader.GetString(1), state.Project.Repo, state.IssueUrl, state.PrUrl,
+                reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4)));
+        }
+
+        if (items.Count == 0 && page > 1)
+        {
+            await using var count = dataSource.CreateCommand(
+                "SELECT count(*) FROM instances WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status)");
+            count.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
+            count.Parameters.Add(new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
+            await reader.DisposeAsync();
+            total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        return new TaskPage(items, page, pageSize, total);
+    }
+
+    /// <summary>A task by instance id or by <c>PREFIX-N</c>; <c>null</c> when unknown.</summary>
+    public async Task<TaskDetail?> GetAsync(string idOrKey, CancellationToken cancellationToken)
+    {
+        string id;
+        string status;
+        string runtime;
+        TaskState state;
+        DateTimeOffset created;
+        DateTimeOffset updated;
+        await using (var command = dataSource.CreateCommand("""
+            SELECT id, custom_status, runtime_status, state::text, created_at, updated_at FROM instances
+            WHERE orchestration = @o AND state IS NOT NULL AND (id = @key OR state->>'taskKey' = @key)
+            ORDER BY (id = @key) DESC, created_at DESC LIMIT 1
+            """))
+        {
+            command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
+            command.Parameters.AddWithValue("key", idOrKey);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            id = reader.GetString(0);
+            status = reader.GetString(1);
+            runtime = reader.GetString(2);
+            state = JsonSerializer.Deserialize<TaskState>(reader.GetString(3), EngineJson.Options)!;
+            created = reader.GetFieldValue<DateTimeOffset>(4);
+            updated = reader.GetFieldValue<DateTimeOffset>(5);
+        }
+
+        var timeline = new List<TimelineEntry>();
+        await using (var history = dataSource.CreateCommand(
+            "SELECT occurred_at, event_type, custom_status, summary FROM history WHERE instance_id = @id AND summary IS NOT NULL ORDER BY version"))
+        {
+            history.Parameters.AddWithValue("id", id);
+            await using var reader = await history.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                timeline.Add(new TimelineEntry(reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+            }
+        }
+
+        return new TaskDetail(id, state.TaskKey, state.Title, status, runtime, state.Project.Repo, state.WorkItemId, state.TaskSpec, state.TaskSpecVersion,
+            new TaskLinks(state.IssueUrl, state.PrUrl, state.MergeSha, state.CiUrl), state.FailedStep?.ToString(), state.FailureReason, state.Warnings,
+            created, updated, timeline);
+    }
+
+    /// <summary>Status and version of an instance, or <c>null</c>.</summary>
+    public async Task<(string Status, long Version)?> StatusAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT custom_status, version FROM instances WHERE id = @id AND orchestration = @o");
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetInt64(1)) : null;
+    }
+}

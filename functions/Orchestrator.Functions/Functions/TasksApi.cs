@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Engine;
+using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
+
+namespace Orchestrator.Functions.Functions;
+
+/// <summary>
+/// <c>GET /api/tasks</c> (filter <c>?status=</c>, newest first, <c>?page=</c> from 1, <c>?pageSize=</c> 1–200,
+/// default 50), <c>GET /api/tasks/{id}</c> (instance id or <c>PREFIX-N</c>) and
+/// <c>POST /api/tasks/{id}/retry</c> (202 when FAILED, 409 otherwise).
+/// </summary>
+public static class TasksApi
+{
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapTasksApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/tasks");
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapPost("/{id}/retry", RetryAsync);
+        return app;
+    }
+
+    private static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListAsync(TaskQueries queries, string? status, int? page, int? pageSize, CancellationToken ct)
+    {
+        if (status is not null && !Enum.TryParse<TaskStatus>(status, ignoreCase: true, out _))
+        {
+            return TypedResults.Problem($"Unknown status '{status}'. Use one of: {string.Join(", ", Enum.GetNames<TaskStatus>())}.", statusCode: 400);
+        }
+
+        var p = page ?? 1;
+        var size = pageSize ?? 50;
+        if (p < 1 || size is < 1 or > 200)
+        {
+            return TypedResults.Problem("page must be ≥ 1 and pageSize between 1 and 200.", statusCode: 400);
+        }
+
+        return TypedResults.Ok(await queries.ListAsync(status?.ToUpperInvariant(), p, size, ct));
+    }
+
+    private static async Task<Results<Ok<TaskDetail>, NotFound<ProblemDetailsBody>>> GetAsync(TaskQueries queries, string id, CancellationToken ct) =>
+        await queries.GetAsync(id, ct) is { } detail
+            ? TypedResults.Ok(detail)
+            : TypedResults.NotFound(new ProblemDetailsBody($"No task '{id}'."));
+
+    private static async Task<Results<Accepted<RetryAccepted>, NotFound<ProblemDetailsBody>, Conflict<ProblemDetailsBody>>> RetryAsync(
+        TaskQueries queries, DurableEngine engine, string id, CancellationToken ct)
+    {
+        var detail = await queries.GetAsync(id, ct);
+        if (detail is null)
+        {
+            return TypedResults.NotFound(new ProblemDetailsBody($"No task '{id}'."));
+        }
+
+        if (await queries.StatusAsync(detail.Id, ct) is not { } current || current.Status != nameof(TaskStatus.FAILED))
+        {
+            return TypedResults.Conflict(new ProblemDetailsBody($"Task '{id}' is {detail.Status}; only FAILED tasks can be retried."));
+        }
+
+        await engine.RaiseEventAsync(detail.Id, new RetryRequested(), $"retry:{current.Version}", ct);
+        return TypedResults.Accepted($"/api/tasks/{detail.Id}", new RetryAccepted(detail.Id, detail.FailedStep));
+    }
+}
+
+/// <summary>An error body.</summary>
+/// <param name="Error">What is wrong.</param>
+public sealed record ProblemDetailsBody(string Error);
+
+/// <summary>Answer to a retry.</summary>
+/// <param name="Id">Instance id.</param>
+/// <param name="ResumesAt">The step that runs again.</param>
+public sealed record RetryAccepted(string Id, string? ResumesAt);

@@ -1,0 +1,132 @@
+using Microsoft.Extensions.Options;
+using Orchestrator.Functions.Activities;
+using Orchestrator.Functions.Functions;
+using Orchestrator.Functions.Routing;
+using Orchestrator.Functions.Timers;
+using Orchestrator.Orchestrations.Reconciliation;
+using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.GitHub;
+using Orchestrator.Shared.Plane;
+
+namespace Orchestrator.Functions;
+
+/// <summary>Builds and starts the host: the card's "function app" on ASP.NET Core.</summary>
+public static class OrchestratorApp
+{
+    /// <summary>
+    /// Builds the web application. <paramref name="overrides"/> (tests, demo) win over every other source.
+    /// </summary>
+    /// <exception cref="SettingsException">A required setting is missing or invalid.</exception>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddOrchestratorSettings([Directory.GetCurrentDirectory(), AppContext.BaseDirectory]);
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        var settings = OrchestratorSettings.Load(builder.Configuration);
+        builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.WebhookMaxBytes + 1);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.IncludeScopes = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Services.AddOrchestratorServices(settings);
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapHealthApi();
+        app.MapWebhooks();
+        app.MapTasksApi();
+        return app;
+    }
+
+    /// <summary>Applies migrations, makes sure the reconciler runs, then starts serving and working.</summary>
+    public static async Task StartOrchestratorAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    {
+        await app.Services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
+        await app.Services.GetRequiredService<DurableEngine>().StartAsync(
+            ReconcilerOrchestration.OrchestrationName, ReconcilerOrchestration.InstanceId, new ReconcilerStarted(), "start", cancellationToken);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator");
+        var settings = app.Services.GetRequiredService<OrchestratorSettings>();
+        if (settings.GitHubWebhookSecret is null)
+        {
+            log.LogWarning("ORCH_GITHUB_WEBHOOK_SECRET is not set: every GitHub delivery will be refused with 401");
+        }
+
+        if (settings.PlaneWebhookSecret is null)
+        {
+            log.LogWarning("ORCH_PLANE_WEBHOOK_SECRET is not set: every Plane delivery will be refused with 401");
+        }
+
+        await app.StartAsync(cancellationToken);
+        log.LogInformation("Orchestrator listening on {Urls} with {Projects} project(s)", string.Join(", ", app.Urls), settings.Projects.Count);
+    }
+
+    /// <summary>Registers everything the host needs (the one place registrations live).</summary>
+    public static IServiceCollection AddOrchestratorServices(this IServiceCollection services, OrchestratorSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => Database.CreateDataSource(Database.ToConnectionString(settings.DatabaseUrl)));
+        services.AddSingleton<MigrationRunner>();
+        services.AddSingleton(new EngineOptions
+        {
+            LeaseDuration = settings.LeaseDuration,
+            WorkerConcurrency = settings.WorkerConcurrency,
+            PollInterval = settings.QueuePollInterval,
+        });
+        services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
+        services.AddSingleton<InboxStore>();
+        services.AddSingleton<TaskQueries>();
+
+        services.AddSingleton(new GitHubClientSettings(settings.GitHubApiUrl, settings.GitHubToken));
+        services.AddHttpClient<IGitHubClient, GitHubClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton(new PlaneClientSettings(settings.PlaneApiUrl, settings.PlaneApiToken, settings.PlaneWorkspaceSlug));
+        services.AddHttpClient<IPlaneClient, PlaneClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<PlaneStateCache>();
+
+        services.AddSingleton<IActivity, RouteDeliveryActivity>();
+        services.AddSingleton<IActivity, PrepareTaskSpecActivity>();
+        services.AddSingleton<IActivity, EnsureGitHubIssueActivity>();
+        services.AddSingleton<IActivity, EnsurePlaneCommentActivity>();
+        services.AddSingleton<IActivity, EnsureGitHubCommentActivity>();
+        services.AddSingleton<IActivity, CheckCiActivity>();
+        services.AddSingleton<IActivity, CompleteTrackerItemActivity>();
+        services.AddSingleton<IActivity, ReconcileTaskActivity>();
+        services.AddSingleton<IActivity, ReconcileSweepActivity>();
+        services.AddSingleton<DeliveryRouter>();
+
+        services.AddSingleton(sp =>
+        {
+            var registry = new OrchestrationRegistry()
+                .Add(new TaskPipelineOrchestration(new TaskPipelineSettings(settings.CiPollInterval, settings.CiTimeout)))
+                .Add(new ReconcilerOrchestration(settings.ReconcileInterval));
+            return registry;
+        });
+        services.AddSingleton(sp =>
+        {
+            var registry = sp.GetRequiredService<OrchestrationRegistry>();
+            var engine = new DurableEngine(
+                sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+                registry,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<EngineOptions>(),
+                sp.GetRequiredService<WorkSignal>(),
+                sp.GetRequiredService<ILogger<DurableEngine>>());
+            return engine;
+        });
+        services.AddHostedService<ActivityRegistration>();
+        services.AddHostedService<WorkListenerService>();
+        services.AddHostedService<WorkerService>();
+        services.AddHostedService<LeaseRescuerService>();
+        return services;
+    }
+}
