@@ -118,6 +118,29 @@ public static partial class HtmlToMarkdown
         return FinishInline(buffer.ToString(), BreakStyle.Space);
     }
 
+    /// <summary>
+    /// Escapes a trailing run of <c>#</c> that follows a space (or is the whole text), which an ATX heading
+    /// would otherwise drop as its optional closing sequence.
+    /// </summary>
+    internal static string ProtectHeadingEnd(string text)
+    {
+        var hashes = text.Length;
+        while (hashes > 0 && text[hashes - 1] == '#')
+        {
+            hashes--;
+        }
+
+        return hashes < text.Length && (hashes == 0 || text[hashes - 1] == ' ')
+            ? text[..hashes] + "\\" + text[hashes..]
+            : text;
+    }
+
+    /// <summary>
+    /// A URL written as itself: bare when GFM's autolink extension would pick it up unchanged, as a
+    /// <c>&lt;…&gt;</c> autolink when it is absolute but has characters Markdown would read, else as a link.
+    /// </summary>
+    internal static string UrlAsMarkdown(string url) => BareUrl(url);
+
     private static bool IsCollapsible(char c) => c is ' ' or '\t' or '\n' or '\r' or '\f' or '\u00a0';
 
     private static string JoinBlocks(List<Block> blocks) => string.Join("\n\n", blocks.Select(b => b.Text));
@@ -504,18 +527,7 @@ public static partial class HtmlToMarkdown
                 return;
             }
 
-            // A trailing run of '#' after a space would be read as the heading's optional closing sequence.
-            var hashes = text.Length;
-            while (hashes > 0 && text[hashes - 1] == '#')
-            {
-                hashes--;
-            }
-
-            if (hashes < text.Length && (hashes == 0 || text[hashes - 1] == ' '))
-            {
-                text = text[..hashes] + "\\" + text[hashes..];
-            }
-
+            text = ProtectHeadingEnd(text);
             if (_breakStyle == BreakStyle.TableCell)
             {
                 blocks.Add(new Block("**" + text + "**", BlockKind.Paragraph));
