@@ -388,52 +388,49 @@ public static partial class HtmlToMarkdown
         private bool EscapeLineStart(string text, ref int k)
         {
             var c = text[k];
-            char At(int i) => i < text.Length ? text[i] : ' ';
-
+            var next = k + 1 < text.Length ? text[k + 1] : ' ';
             switch (c)
             {
-                case '#':
-                {
-                    var end = k;
-                    while (end < text.Length && text[end] == '#')
-                    {
-                        end++;
-                    }
-
-                    if (end - k <= 6 && IsCollapsible(At(end)))
-                    {
-                        _sb.Append("\\#");
-                        return true;
-                    }
-
-                    return false;
-                }
-
+                case '#' when IsAtxOpener(text, k):
                 case '>' or '=':
-                case '-' or '+' when IsCollapsible(At(k + 1)) || At(k + 1) == '-':
+                case '-' or '+' when IsCollapsible(next) || next == '-':
                     _sb.Append('\\').Append(c);
                     return true;
-                case >= '0' and <= '9':
-                {
-                    var end = k;
-                    while (end < text.Length && char.IsAsciiDigit(text[end]))
-                    {
-                        end++;
-                    }
-
-                    if (end - k <= 9 && At(end) is '.' or ')' && IsCollapsible(At(end + 1)))
-                    {
-                        _sb.Append(text, k, end - k).Append('\\').Append(text[end]);
-                        k = end;
-                        return true;
-                    }
-
-                    return false;
-                }
-
+                case >= '0' and <= '9' when OrderedMarkerEnd(text, k) is var end && end >= 0:
+                    _sb.Append(text, k, end - k).Append('\\').Append(text[end]);
+                    k = end;
+                    return true;
                 default:
                     return false;
             }
+        }
+
+        /// <summary>One to six <c>#</c> followed by whitespace or the end of the text.</summary>
+        private static bool IsAtxOpener(string text, int k)
+        {
+            var end = k;
+            while (end < text.Length && text[end] == '#')
+            {
+                end++;
+            }
+
+            return end - k <= 6 && (end == text.Length || IsCollapsible(text[end]));
+        }
+
+        /// <summary>
+        /// For one to nine digits followed by <c>.</c> or <c>)</c> and then whitespace or the end of the text (an
+        /// ordered-list marker), the index of that <c>.</c> or <c>)</c>; otherwise -1.
+        /// </summary>
+        private static int OrderedMarkerEnd(string text, int k)
+        {
+            var end = k;
+            while (end < text.Length && char.IsAsciiDigit(text[end]))
+            {
+                end++;
+            }
+
+            var followedBySpace = end + 1 >= text.Length || IsCollapsible(text[end + 1]);
+            return end - k <= 9 && end < text.Length && text[end] is '.' or ')' && followedBySpace ? end : -1;
         }
     }
 
