@@ -5,6 +5,7 @@ using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Simulators.GitHub;
 using Orchestrator.Simulators.Plane;
+using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
 
 namespace Orchestrator.Functions.Commands;
 
