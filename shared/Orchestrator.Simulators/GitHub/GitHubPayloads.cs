@@ -16,16 +16,16 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'";
 
-    [GeneratedRegex(@"https?://api\.github\.com/", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"https?://api\.github\.com(?:/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex ApiHost();
 
-    [GeneratedRegex(@"https?://(?:uploads|svn)\.github\.com/", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"https?://(?:uploads|svn)\.github\.com(?:/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex OtherHosts();
 
-    [GeneratedRegex(@"https?://avatars\.githubusercontent\.com/", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"https?://avatars\.githubusercontent\.com(?:/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex AvatarHost();
 
-    [GeneratedRegex(@"https?://github\.com/", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"https?://github\.com(?:/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex WebHost();
 
     [GeneratedRegex(@"git:(?://)?github\.com/", RegexOptions.CultureInvariant)]
@@ -33,6 +33,9 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
 
     [GeneratedRegex(@"git@github\.com:", RegexOptions.CultureInvariant)]
     private static partial Regex SshHost();
+
+    [GeneratedRegex(@"/repos/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex RepoInApiUrl();
 
     /// <summary>Login of the account the token belongs to: author of issues, comments and PRs, webhook sender.</summary>
     public string ActorLogin { get; set; } = actorLogin;
@@ -456,8 +459,21 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
             return SshHost().Replace(s, $"git@{host}:");
         });
 
+        // The template's repositories: every full_name, and every owner/name after "/repos/" in a URL
+        // (an issue object has no repository object, only repository_url).
         var repositories = JsonTemplate.Objects(doc).Where(o => o["full_name"] is JsonValue v && v.TryGetValue<string>(out _)).ToList();
-        foreach (var templateName in repositories.Select(o => (string)o["full_name"]!).Distinct(StringComparer.Ordinal).ToList())
+        var templateNames = new HashSet<string>(repositories.Select(o => (string)o["full_name"]!), StringComparer.Ordinal);
+        JsonTemplate.RewriteStrings(doc, s =>
+        {
+            foreach (Match m in RepoInApiUrl().Matches(s))
+            {
+                templateNames.Add(m.Groups[1].Value);
+            }
+
+            return s;
+        });
+        templateNames.Remove(repo.FullName);
+        foreach (var templateName in templateNames)
         {
             JsonTemplate.ReplaceSegment(doc, templateName, repo.FullName);
         }
