@@ -332,7 +332,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         suite["status"] = ci.Status;
         suite["conclusion"] = ci.Conclusion;
         suite["url"] = $"{ApiRepo(repo)}/check-suites/{ci.SuiteId}";
-        suite["before"] = repo.DefaultBranchSha;
+        suite["before"] = ci.BeforeSha;
         suite["after"] = ci.Sha;
         suite["pull_requests"] = PullRequestRefs(repo, ci.Sha, pullRequestTemplate);
         suite["created_at"] = Time(ci.CreatedAt);
@@ -360,7 +360,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         run["head_sha"] = ci.Sha;
         run["path"] = ".github/workflows/ci.yml";
         run["run_number"] = ci.RunNumber;
-        run["event"] = pullRequests.Count > 0 ? "pull_request" : "push";
+        run["event"] = ci.Event;
         run["display_title"] = "Simulated commit";
         run["status"] = ci.Status;
         run["conclusion"] = ci.Conclusion;
@@ -373,6 +373,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         run["run_started_at"] = Time(ci.CreatedAt);
         run["check_suite_url"] = $"{api}/check-suites/{ci.SuiteId}";
         run["previous_attempt_url"] = ci.RunAttempt > 1 ? $"{api}/actions/runs/{ci.RunId}/attempts/{ci.RunAttempt - 1}" : null;
+        JsonTemplate.SetIfPresent(run, "referenced_workflows", new JsonArray());
         foreach (var key in new[] { "actor", "triggering_actor" })
         {
             if (run[key] is JsonObject user)
@@ -387,11 +388,14 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         }
     }
 
-    private static void PatchHeadCommit(JsonObject commit, SimCiState ci)
+    private void PatchHeadCommit(JsonObject commit, SimCiState ci)
     {
         commit["id"] = ci.Sha;
         commit["message"] = "Simulated commit";
         commit["timestamp"] = Time(ci.CreatedAt);
+        var person = new JsonObject { ["name"] = ActorLogin, ["email"] = $"{ActorLogin}@users.noreply.{baseUrl().Host}" };
+        commit["author"] = person;
+        commit["committer"] = person.DeepClone();
     }
 
     private static string HeadBranch(SimRepoState repo, string sha) =>
@@ -493,6 +497,9 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
             JsonTemplate.SetIfPresent(repository, "url", ApiRepo(repo));
             JsonTemplate.SetIfPresent(repository, "private", false);
             JsonTemplate.SetIfPresent(repository, "default_branch", "main");
+            JsonTemplate.SetIfPresent(repository, "description", null);
+            JsonTemplate.SetIfPresent(repository, "homepage", null);
+            JsonTemplate.SetIfPresent(repository, "topics", new JsonArray());
         }
     }
 

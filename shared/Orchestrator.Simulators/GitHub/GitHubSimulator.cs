@@ -1104,6 +1104,8 @@ public sealed class GitHubSimulator : IAsyncDisposable
             SuiteId = NextId(),
             RunId = NextId(),
             RunNumber = ++_runNumber,
+            Event = repo.Items.Any(i => i.IsPullRequest && i.State == "open" && string.Equals(i.HeadSha, sha, StringComparison.OrdinalIgnoreCase)) ? "pull_request" : "push",
+            BeforeSha = repo.DefaultBranchSha,
             CreatedAt = now,
             UpdatedAt = now,
         };

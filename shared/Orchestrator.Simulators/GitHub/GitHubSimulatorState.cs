@@ -91,6 +91,12 @@ internal sealed class SimCiState
 
     public required int RunNumber { get; init; }
 
+    /// <summary><c>pull_request</c> when an open PR had this head when CI started, else <c>push</c>.</summary>
+    public required string Event { get; init; }
+
+    /// <summary>The default branch head when CI started (the suite's <c>before</c>).</summary>
+    public required string BeforeSha { get; init; }
+
     public int RunAttempt { get; set; } = 1;
 
     public string Status { get; set; } = "in_progress";
