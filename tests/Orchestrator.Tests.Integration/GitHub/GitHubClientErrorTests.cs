@@ -42,6 +42,8 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
                     ("x-ratelimit-remaining", "0"),
                     ("x-ratelimit-reset", Now.AddSeconds(90).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture))));
                 app.MapGet("/repos/o/secondary/issues", (HttpContext c) => Answer(c, 403, """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}""", ("Retry-After", "30"), ("x-ratelimit-remaining", "4000")));
+                app.MapGet("/repos/o/secondary-bare/issues", (HttpContext c) => Answer(c, 403, """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"""));
+                app.MapGet("/repos/o/unavailable/issues", (HttpContext c) => Answer(c, 503, """{"message":"Service unavailable"}""", ("Retry-After", Now.AddSeconds(45).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
                 app.MapGet("/repos/o/forbidden/issues", (HttpContext c) => Answer(c, 403, """{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/issues/issues#list-repository-issues","status":"403"}""", ("x-ratelimit-remaining", "4999")));
                 app.MapGet("/repos/o/broken/issues", (HttpContext c) => Answer(c, 502, "<html><body>Bad gateway</body></html>"));
                 app.MapGet("/repos/o/slow/issues", (HttpContext c) => Answer(c, 408, """{"message":"Request timeout"}"""));
@@ -145,6 +147,25 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
 
         Assert.True(e.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(30), e.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Status_403_secondary_rate_limit_without_headers_waits_a_minute_as_GitHub_advises()
+    {
+        var e = await Assert.ThrowsAsync<PlatformApiException>(() => _client.ListRecentIssuesAsync(R("secondary-bare"), 5, Ct));
+
+        Assert.True(e.IsTransient);
+        Assert.Equal(TimeSpan.FromMinutes(1), e.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Status_503_with_an_http_date_Retry_After_is_measured_from_the_time_provider()
+    {
+        var e = await Assert.ThrowsAsync<PlatformApiException>(() => _client.ListRecentIssuesAsync(R("unavailable"), 5, Ct));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, e.StatusCode);
+        Assert.True(e.IsTransient);
+        Assert.Equal(TimeSpan.FromSeconds(45), e.RetryAfter);
     }
 
     [Fact]

@@ -282,23 +282,24 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
     [Fact]
     public async Task An_issue_whose_201_never_arrives_still_exists()
     {
-        // The crash-test hook: the issue is stored, then the answer is withheld until the caller gives up.
+        // The crash-test hook: the issue is stored, then the answer is withheld while the caller dies
+        // (here: gives up via its token once the hook has run).
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var seen = new List<(string Repo, int Number, int StoredIssues)>();
+        var entered = new TaskCompletionSource<(string Repo, int Number, int StoredIssues)>(TaskCreationOptions.RunContinuationsAsynchronously);
         _sim.AfterIssueCreated = async (repo, number) =>
         {
-            seen.Add((repo, number, _sim.Issues(repo).Count));
+            entered.TrySetResult((repo, number, _sim.Issues(repo).Count));
             await release.Task;
         };
-        using var impatient = new HttpClient { Timeout = TimeSpan.FromMilliseconds(500) };
-        var client = new GitHubClient(impatient, new GitHubClientSettings(_sim.BaseUrl, Token));
+        using var caller = new CancellationTokenSource();
 
-        var error = await Assert.ThrowsAsync<PlatformApiException>(() => client.CreateIssueAsync(Repo, "Lost answer", "b", Ct));
+        var call = _client.CreateIssueAsync(Repo, "Lost answer", "b", caller.Token);
+        var seen = await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        caller.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
         release.SetResult();
-
-        Assert.True(error.IsTransient);
-        Assert.Null(error.StatusCode);
-        Assert.Equal([(RepoName, 1, 1)], seen);
+        Assert.Equal((RepoName, 1, 1), seen);
         Assert.Equal("Lost answer", Assert.Single(_sim.Issues(RepoName)).Title);
     }
 }
