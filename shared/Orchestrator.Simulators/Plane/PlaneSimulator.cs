@@ -578,7 +578,7 @@ public sealed class PlaneSimulator : IAsyncDisposable
     {
         var project = _projects[item.ProjectId];
         var state = project.States.First(s => s.Id == item.StateId);
-        var data = PlaneWire.Template("issue.created.json")["data"]!.AsObject();
+        var data = PlaneWire.Template("issue.created.json")["data"]!.DeepClone().AsObject();
         data["id"] = item.Id;
         data["labels"] = new JsonArray([.. item.LabelIds.Select(id => (JsonNode)LabelLite(project.LabelById(id)))]);
         data["assignees"] = new JsonArray();
