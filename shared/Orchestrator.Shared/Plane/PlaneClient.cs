@@ -201,8 +201,21 @@ public sealed class PlaneClient : IPlaneClient
                 ? guid.ToString("D")
                 : throw new PlatformApiException(Platform, response.Operation, HttpStatusCode.Conflict, ErrorMessage(response.Json) ?? "conflict without the existing comment's id", isTransient: false);
         var existingPath = path + existingId + "/";
-        using var existing = await SendAsync(HttpMethod.Get, existingPath, query: null, body: null, acceptConflict: false, cancellationToken);
-        return Parse(existing, PlaneJson.ParseComment);
+        try
+        {
+            using var existing = await SendAsync(HttpMethod.Get, existingPath, query: null, body: null, acceptConflict: false, cancellationToken);
+            return Parse(existing, PlaneJson.ParseComment);
+        }
+        catch (PlatformApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new PlatformApiException(
+                Platform,
+                response.Operation,
+                HttpStatusCode.Conflict,
+                $"external_id '{externalId}' already belongs to comment {existingId}, which is not on work item {workItemId}",
+                isTransient: false,
+                inner: e);
+        }
     }
 
     private async Task<List<T>> ListAllAsync<T>(string path, Func<JsonElement, T> parse, Func<T, string> idOf, CancellationToken cancellationToken)

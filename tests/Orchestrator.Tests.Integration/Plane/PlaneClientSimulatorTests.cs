@@ -229,6 +229,36 @@ public sealed class PlaneClientSimulatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateComment_with_a_key_used_on_another_work_item_fails_permanently()
+    {
+        var (first, _, _) = await _kit.Simulator.CreateWorkItemAsync(_kit.Project.Id, "one", "", [], deliver: false);
+        var (second, _, _) = await _kit.Simulator.CreateWorkItemAsync(_kit.Project.Id, "two", "", [], deliver: false);
+        await _kit.Client.CreateCommentAsync(_kit.Project.Id, first.Id, "<p>a</p>", "shared-key", CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<PlatformApiException>(() =>
+            _kit.Client.CreateCommentAsync(_kit.Project.Id, second.Id, "<p>b</p>", "shared-key", CancellationToken.None));
+
+        Assert.Equal((HttpStatusCode.Conflict, false), (error.StatusCode!.Value, error.IsTransient));
+        Assert.Contains("shared-key", error.Message);
+        Assert.Empty(_kit.Simulator.Comments(second.Id));
+    }
+
+    [Fact]
+    public async Task Simulator_requires_Planes_trailing_slash()
+    {
+        var url = new Uri(_kit.Simulator.BaseUrl, $"{_kit.ProjectPath.TrimStart('/')}states");
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("X-Api-Key", PlaneTestKit.ApiKey);
+        using var noRedirects = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+
+        using var response = await noRedirects.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MovedPermanently, response.StatusCode);
+        Assert.Equal($"{_kit.ProjectPath}states/", response.Headers.Location?.OriginalString);
+        Assert.Single(_kit.Simulator.Host.UnexpectedRequests);
+    }
+
+    [Fact]
     public async Task Unknown_work_item_is_a_permanent_404_and_recorded_as_unexpected()
     {
         var error = await Assert.ThrowsAsync<PlatformApiException>(() =>

@@ -43,7 +43,7 @@ internal sealed class PlaneTestKit : IAsyncDisposable
         return new PlaneTestKit(simulator, project, http, client);
     }
 
-    /// <summary>Requests the simulator saw, without the ones a test made with its own raw HttpClient.</summary>
+    /// <summary>Every request the simulator saw, in arrival order.</summary>
     public IReadOnlyList<SimulatedRequest> Requests => Simulator.Host.Requests;
 
     public async ValueTask DisposeAsync()
