@@ -554,6 +554,15 @@ public sealed class PlaneSimulator : IAsyncDisposable
     {
         // Plane's model_activity → webhook_activity → webhook_send_task run in Celery after the
         // response; the simulator sends after the handler returned, off the request thread.
+        // Without a configured webhook Plane has nobody to send to, and neither has the simulator.
+        lock (_gate)
+        {
+            if (_webhookTarget is null)
+            {
+                return;
+            }
+        }
+
         var delivery = BuildDelivery(@event, payload);
         _deliveries.Enqueue(delivery);
         _echoes.Add(Task.Run(() => PostAsync(delivery, CancellationToken.None)));
