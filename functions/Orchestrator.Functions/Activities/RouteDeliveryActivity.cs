@@ -19,7 +19,17 @@ public sealed class RouteDeliveryActivity(InboxStore inbox, DeliveryRouter route
         var delivery = await inbox.GetAsync(input.InboxId, cancellationToken)
             ?? throw new PermanentActivityException($"Inbox row {input.InboxId} does not exist.");
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["DeliveryId"] = delivery.DeliveryId, ["Source"] = delivery.Source });
-        var outcome = await router.RouteAsync(delivery, cancellationToken);
+        string outcome;
+        try
+        {
+            outcome = await router.RouteAsync(delivery, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or FormatException or System.Text.Json.JsonException)
+        {
+            // Verified JSON of an unexpected shape: keep it in the inbox, don't retry forever.
+            outcome = $"ignored: unreadable {delivery.EventType} payload ({ex.GetType().Name})";
+        }
+
         await inbox.MarkProcessedAsync(delivery.Id, outcome, cancellationToken);
         logger.LogInformation("Routed {Event}: {Outcome}", delivery.EventType, outcome);
         return null;

@@ -95,8 +95,12 @@ public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings se
         {
             case "pull_request" when action is "opened" or "edited" or "reopened" or "closed":
             {
-                var pr = root.GetProperty("pull_request");
-                var number = pr.GetProperty("number").GetInt32();
+                if (!root.TryGetProperty("pull_request", out var pr) || pr.ValueKind != JsonValueKind.Object
+                    || !pr.TryGetProperty("number", out var n) || !n.TryGetInt32(out var number))
+                {
+                    return "ignored: pull_request delivery without pull_request.number";
+                }
+
                 var url = Str(pr, "html_url") ?? "";
                 var refs = ClosingKeywords.Parse(Str(pr, "body"), RepoRef.Parse(repo));
                 var linked = await engine.FindInstancesAsync(refs.Select(x => CorrelationKeys.Issue(x.Repo.FullName, x.Number)).ToArray(), ct);
@@ -119,9 +123,8 @@ public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings se
                 return await RaiseAllAsync(targets, @event, eventKey, $"pull_request {action} #{number}", ct);
             }
 
-            case "check_suite" when action == "completed":
+            case "check_suite" when action == "completed" && root.TryGetProperty("check_suite", out var suite):
             {
-                var suite = root.GetProperty("check_suite");
                 var sha = Str(suite, "head_sha");
                 var conclusion = Str(suite, "conclusion") ?? "unknown";
                 if (sha is null)
@@ -133,9 +136,8 @@ public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings se
                 return await RaiseAllAsync(targets, new CiCompleted(sha, conclusion, "check_suite", null), eventKey, $"check_suite {conclusion}", ct);
             }
 
-            case "workflow_run" when action == "completed":
+            case "workflow_run" when action == "completed" && root.TryGetProperty("workflow_run", out var run):
             {
-                var run = root.GetProperty("workflow_run");
                 var sha = Str(run, "head_sha");
                 var conclusion = Str(run, "conclusion") ?? "unknown";
                 if (sha is null)
@@ -197,7 +199,7 @@ public static class PlanePayloads
             group = g.GetString();
         }
 
-        int? sequence = data.TryGetProperty("sequence_id", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt32() : null;
+        int? sequence = data.TryGetProperty("sequence_id", out var s) && s.TryGetInt32(out var seq) ? seq : null;
         return new WorkItemSnapshot(
             data.GetProperty("id").GetString()!,
             sequence,

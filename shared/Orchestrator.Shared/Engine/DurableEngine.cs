@@ -188,15 +188,13 @@ public sealed class DurableEngine(
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var uniqueKey = reader.GetString(5);
-            var bar = uniqueKey.IndexOf('|', StringComparison.Ordinal);
             claimed.Add(new ClaimedWork(
                 reader.GetInt64(0),
                 reader.GetString(1),
                 reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetString(3),
                 reader.GetString(4),
-                bar < 0 ? uniqueKey : uniqueKey[(bar + 1)..],
+                KeyOf(reader.GetString(5)),
                 reader.GetInt32(6),
                 new RetryPolicy(reader.GetInt32(7), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetDouble(9), TimeSpan.FromMilliseconds(reader.GetInt64(10))),
                 owner));
@@ -310,10 +308,8 @@ public sealed class DurableEngine(
             await using var reader = await take.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var uniqueKey = reader.GetString(4);
-                var bar = uniqueKey.IndexOf('|', StringComparison.Ordinal);
                 exhausted.Add(new ClaimedWork(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.GetString(3), "{}", bar < 0 ? uniqueKey : uniqueKey[(bar + 1)..], reader.GetInt32(5), RetryPolicy.None, rescuer));
+                    reader.GetString(3), "{}", KeyOf(reader.GetString(4)), reader.GetInt32(5), RetryPolicy.None, rescuer));
             }
         }
 
@@ -647,7 +643,7 @@ public sealed class DurableEngine(
         insert.Parameters.Add(new NpgsqlParameter("instance", NpgsqlDbType.Text) { Value = (object?)instanceId ?? DBNull.Value });
         insert.Parameters.AddWithValue("name", name);
         insert.Parameters.AddWithValue("payload", payloadJson);
-        insert.Parameters.AddWithValue("key", UniqueKey(instanceId, key));
+        insert.Parameters.AddWithValue("key", UniqueKey(instanceId, kind, key));
         insert.Parameters.AddWithValue("due", dueAt);
         insert.Parameters.AddWithValue("max", Math.Max(1, retry.MaxAttempts));
         insert.Parameters.AddWithValue("first", (long)retry.FirstRetryInterval.TotalMilliseconds);
@@ -657,8 +653,18 @@ public sealed class DurableEngine(
         return insert;
     }
 
-    /// <summary>The queue's unique key for a command of an instance (<c>instance|key</c>, or <c>sys|key</c>).</summary>
-    public static string UniqueKey(string? instanceId, string key) => $"{instanceId ?? SystemPrefix}|{key}";
+    /// <summary>
+    /// The queue's unique key: <c>instance|kind|key</c> (<c>sys|kind|key</c> for system work). The kind is
+    /// part of it so that an event key can never swallow an activity or timer with the same key.
+    /// </summary>
+    public static string UniqueKey(string? instanceId, string kind, string key) => $"{instanceId ?? SystemPrefix}|{kind}|{key}";
+
+    private static string KeyOf(string uniqueKey)
+    {
+        var first = uniqueKey.IndexOf('|', StringComparison.Ordinal);
+        var second = first < 0 ? -1 : uniqueKey.IndexOf('|', first + 1);
+        return second < 0 ? uniqueKey : uniqueKey[(second + 1)..];
+    }
 
     /// <summary>Exception → (transient?, Retry-After).</summary>
     internal static (bool Transient, TimeSpan? RetryAfter) Classify(Exception ex) => ex switch

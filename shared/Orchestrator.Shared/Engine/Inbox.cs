@@ -36,7 +36,7 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
             work AS (
                 INSERT INTO work_items (kind, instance_id, name, payload, unique_key, due_at, max_attempts,
                                         retry_first_ms, retry_coefficient, retry_max_ms, created_at, updated_at)
-                SELECT 'activity', NULL, @activity, jsonb_build_object('inboxId', id), 'sys|route:' || id, @now, 8,
+                SELECT 'activity', NULL, @activity, jsonb_build_object('inboxId', id), 'sys|activity|route:' || id, @now, 8,
                        2000, 2.0, 300000, @now, @now
                 FROM ins
                 RETURNING id)

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
 using System.Text.Json;
 using Orchestrator.Functions;
 using Orchestrator.Functions.Functions;

@@ -58,6 +58,23 @@ public sealed class DurableEngineTests
     }
 
     [Fact]
+    public async Task Bug_an_event_key_equal_to_an_activity_key_swallowed_the_activity()
+    {
+        // Found end to end: the reconciler raised ReconcileRequested with key "reconcile:0" and the task
+        // scheduled its ReconcileTask activity with the same key, which the queue dropped as a duplicate.
+        await using var db = await TestDatabase.CreateAsync();
+        var ok = new CountingActivity("ok");
+        var engine = EngineFactory.Create(db, new ManualClock(), new OrchestrationRegistry().Add(new ProbeOrchestration()).Add(ok), "w");
+        await engine.StartAsync("Probe", "p1", new Begin(0, "none", 1, 1, 1, 0), "start", CancellationToken.None);
+        await DrainAsync(engine);
+
+        Assert.True(await engine.RaiseEventAsync("p1", new Begin(1, "ok", 1, 1, 1, 0), "a0", CancellationToken.None));
+        await DrainAsync(engine);
+
+        Assert.Equal(["begin", "begin", "done:a0"], await LogOf(db, "p1"));
+    }
+
+    [Fact]
     public async Task Concurrent_claimers_never_run_one_item_twice()
     {
         await using var db = await TestDatabase.CreateAsync();
