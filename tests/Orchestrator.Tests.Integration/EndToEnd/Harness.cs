@@ -60,6 +60,9 @@ public sealed class Harness : IAsyncDisposable
         github.AddRepository(Repo);
         var projectId = Guid.NewGuid().ToString();
         plane.AddProject(projectId, "WEB");
+
+        // Like the real Plane, our own API changes (state moves, comments) come back as webhooks.
+        plane.EchoApiChangesAsWebhooks = true;
         var harness = new Harness(db, github, plane, projectId);
         foreach (var (key, value) in new Dictionary<string, string?>
         {
