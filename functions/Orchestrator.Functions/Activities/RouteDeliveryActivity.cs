@@ -18,7 +18,7 @@ public sealed class RouteDeliveryActivity(InboxStore inbox, DeliveryRouter route
     {
         var delivery = await inbox.GetAsync(input.InboxId, cancellationToken)
             ?? throw new PermanentActivityException($"Inbox row {input.InboxId} does not exist.");
-        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["DeliveryId"] = delivery.DeliveryId, ["Source"] = delivery.Source });
+        using var scope = logger.BeginScope("{Source} delivery {DeliveryId}", delivery.Source, delivery.DeliveryId);
         string outcome;
         try
         {

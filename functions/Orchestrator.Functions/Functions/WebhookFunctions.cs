@@ -32,7 +32,7 @@ public static class WebhookFunctions
     {
         var log = logs.CreateLogger("Webhooks." + source.Name);
         var deliveryHeader = context.Request.Headers[source.DeliveryHeader].ToString();
-        using var scope = log.BeginScope(new Dictionary<string, object?> { ["Source"] = source.Name, ["DeliveryId"] = deliveryHeader });
+        using var scope = log.BeginScope("{Source} delivery {DeliveryId}", source.Name, deliveryHeader);
 
         var body = await ReadCappedAsync(context.Request, settings.WebhookMaxBytes, context.RequestAborted);
         if (body is null)

@@ -218,7 +218,7 @@ public sealed class DurableEngine(
     /// </summary>
     public async Task<WorkOutcome> ProcessAsync(ClaimedWork work, CancellationToken cancellationToken)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["InstanceId"] = work.InstanceId, ["WorkItemId"] = work.Id, ["Work"] = work.Name });
+        using var scope = logger.BeginScope("Instance {InstanceId} {Work} (work item {WorkItemId})", work.InstanceId ?? "-", work.Name, work.Id);
         if (work.Kind != WorkKinds.Activity)
         {
             try
@@ -416,6 +416,7 @@ public sealed class DurableEngine(
                 signal.Notify();
             }
 
+            logger.LogDebug("Completed {Kind} {Work} attempt {Attempt}", work.Kind, work.Name, work.Attempt);
             return WorkOutcome.Completed;
         }
     }

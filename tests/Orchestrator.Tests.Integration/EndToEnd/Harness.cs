@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using Orchestrator.Functions;
 using Orchestrator.Functions.Functions;
@@ -52,6 +53,9 @@ public sealed class Harness : IAsyncDisposable
 
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>Every log line the host wrote (all levels).</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
     public static async Task<Harness> StartAsync(Action<Dictionary<string, string?>>? tweak = null, bool startHost = true)
     {
         var db = await TestDatabase.CreateAsync(migrate: false);
@@ -83,6 +87,7 @@ public sealed class Harness : IAsyncDisposable
             ["QUEUE_POLL_INTERVAL"] = "100ms",
             ["WORKER_CONCURRENCY"] = "4",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:Capture:LogLevel:Default"] = "Debug",
         })
         {
             harness.Settings[key] = value;
@@ -104,7 +109,7 @@ public sealed class Harness : IAsyncDisposable
 
     public async Task StartHostAsync()
     {
-        _app = OrchestratorApp.Build([], Settings);
+        _app = OrchestratorApp.Build([], Settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs));
         await _app.StartOrchestratorAsync();
         HostUrl = new Uri(_app.Urls.First().TrimEnd('/') + "/");
         PointWebhooksAt(HostUrl);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Orchestrator.Functions;
 using Orchestrator.Functions.Activities;
 using Orchestrator.Functions.Functions;
 using Orchestrator.Shared.Engine;
@@ -53,6 +54,44 @@ public sealed class PipelineTests
         Assert.Equal(
             ["RECEIVED", "TASKSPEC_CREATED", "ISSUE_CREATED", "PR_CREATED", "WAITING_CI", "DEPLOYED"],
             (await h.GetTaskAsync(id))!.Timeline.Select(t => t.Status).Distinct());
+        h.AssertNoUnexpectedRequests();
+
+        // Logs carry ids, never secrets or payloads.
+        var logs = string.Join("\n", h.Logs.Lines);
+        Assert.Contains($"Instance {id} EnsureGitHubIssue", logs, StringComparison.Ordinal);
+        Assert.Contains($"github delivery {h.GitHub.Deliveries[0].DeliveryId}", logs, StringComparison.Ordinal);
+        foreach (var secret in new[] { Harness.GitHubToken, Harness.PlaneToken, Harness.GitHubSecret, Harness.PlaneSecret, "Please add GET /healthz", "Implements the endpoint" })
+        {
+            Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Two_hosts_on_one_database_share_the_work_and_do_nothing_twice()
+    {
+        await using var h = await Harness.StartAsync(s => s["WORKER_CONCURRENCY"] = "2");
+        var second = Orchestrator.Functions.OrchestratorApp.Build([], h.Settings);
+        await using (second)
+        {
+            await second.StartOrchestratorAsync();
+            var ids = new List<string>();
+            for (var i = 0; i < 6; i++)
+            {
+                ids.Add((await h.CreateTaskAsync(name: $"Task {i}")).InstanceId);
+            }
+
+            foreach (var id in ids)
+            {
+                await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+            }
+
+            await h.QuiesceAsync();
+            Assert.Equal(6, h.GitHub.Issues(Harness.Repo).Count);
+            Assert.Equal(6, h.GitHub.Issues(Harness.Repo).Select(i => i.Title).Distinct().Count());
+            Assert.Equal(0L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM work_items WHERE attempt > 1"));
+            await second.StopAsync();
+        }
+
         h.AssertNoUnexpectedRequests();
     }
 
@@ -295,6 +334,7 @@ public sealed class PipelineTests
         for (var i = 0; i < 3; i++)
         {
             ids.Add((await h.CreateTaskAsync(name: $"Task {i}")).InstanceId);
+            await Harness.EventuallyAsync(async () => await h.GetTaskAsync(ids[^1]) is not null, "the task to start");
         }
 
         var (failedId, _) = await h.CreateTaskAsync(name: "Broken", description: "<p> </p>");
