@@ -175,6 +175,30 @@ public sealed class GitHubClient : IGitHubClient
     }
 
     /// <inheritdoc />
+    /// <exception cref="PlatformApiException">Non-2xx answer (422 when a PR from that head exists), network failure or unexpected body.</exception>
+    public async Task<GitHubPullRequest> CreatePullRequestAsync(RepoRef repo, string head, string @base, string title, string body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(head);
+        ArgumentException.ThrowIfNullOrWhiteSpace(@base);
+        ArgumentNullException.ThrowIfNull(title);
+        ArgumentNullException.ThrowIfNull(body);
+        var payload = new JsonObject { ["title"] = title, ["body"] = body, ["head"] = head, ["base"] = @base };
+        return await SendAsync(HttpMethod.Post, RepoPath(repo, "pulls"), payload, ReadPullRequest, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="PlatformApiException">Non-2xx answer, network failure or unexpected body.</exception>
+    public async Task<GitHubPullRequest?> FindPullRequestByHeadAsync(RepoRef repo, string branch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(branch);
+        var path = RepoPath(repo, "pulls") + $"?state=all&head={Uri.EscapeDataString(repo.Owner + ":" + branch)}&per_page=1";
+        var found = await GetPagesAsync(path, page => ReadArray(page).Select(ReadPullRequest), 1, cancellationToken).ConfigureAwait(false);
+        return found.Count > 0 ? found[0] : null;
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request. The single-PR object has a
     /// <c>merged</c> flag; <c>merged_at</c> is used when it is absent. GitHub answers 404 both for a missing
@@ -483,7 +507,8 @@ public sealed class GitHubClient : IGitHubClient
             RequiredString(e, "state"),
             merged,
             OptionalString(e, "merge_commit_sha"),
-            RequiredString(e, "html_url"));
+            RequiredString(e, "html_url"),
+            e.TryGetProperty("head", out var head) && head.ValueKind == JsonValueKind.Object ? OptionalString(head, "ref") : null);
     }
 
     private static GitHubCheckSuite ReadCheckSuite(JsonElement e)

@@ -47,7 +47,8 @@ public sealed record GitHubComment(long Id, string Body, string HtmlUrl);
 /// <param name="Merged">Whether it was merged (<c>merged_at</c> set).</param>
 /// <param name="MergeCommitSha">The merge commit SHA once merged; GitHub also fills a test-merge SHA while open, so only trust it when <paramref name="Merged"/>.</param>
 /// <param name="HtmlUrl">Web link.</param>
-public sealed record GitHubPullRequest(int Number, string Title, string? Body, string State, bool Merged, string? MergeCommitSha, string HtmlUrl);
+/// <param name="HeadRef">Branch the PR comes from (<c>head.ref</c>), when the answer carried it.</param>
+public sealed record GitHubPullRequest(int Number, string Title, string? Body, string State, bool Merged, string? MergeCommitSha, string HtmlUrl, string? HeadRef = null);
 
 /// <summary>A check suite of a commit (<c>GET /repos/{owner}/{repo}/commits/{ref}/check-suites</c>).</summary>
 /// <param name="Id">Suite id.</param>
@@ -94,6 +95,19 @@ public interface IGitHubClient
     /// List items carry no <c>merged</c> flag; it is derived from <c>merged_at</c>.
     /// </summary>
     Task<IReadOnlyList<GitHubPullRequest>> ListRecentPullRequestsAsync(RepoRef repo, int max, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>POST /repos/{owner}/{repo}/pulls</c> with <c>{title, body, head, base}</c>
+    /// (https://docs.github.com/en/rest/pulls/pulls#create-a-pull-request). A second open PR from the same
+    /// head answers 422; use <see cref="FindPullRequestByHeadAsync"/> first.
+    /// </summary>
+    Task<GitHubPullRequest> CreatePullRequestAsync(RepoRef repo, string head, string @base, string title, string body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The newest PR (open or closed) whose head is <paramref name="branch"/> of the repository's owner
+    /// (<c>GET /repos/{owner}/{repo}/pulls?head={owner}:{branch}&amp;state=all</c>), or <c>null</c>.
+    /// </summary>
+    Task<GitHubPullRequest?> FindPullRequestByHeadAsync(RepoRef repo, string branch, CancellationToken cancellationToken);
 
     /// <summary><c>GET /repos/{owner}/{repo}/pulls/{n}</c>; <c>null</c> on 404.</summary>
     Task<GitHubPullRequest?> GetPullRequestAsync(RepoRef repo, int number, CancellationToken cancellationToken);

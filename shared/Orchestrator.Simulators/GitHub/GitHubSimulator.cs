@@ -561,6 +561,7 @@ public sealed class GitHubSimulator : IAsyncDisposable
         MapRepo(app, host, "GET", "issues/{number:int}/comments", ListCommentsAsync);
         MapRepo(app, host, "POST", "issues/{number:int}/comments", CreateCommentAsync);
         MapRepo(app, host, "GET", "pulls", ListPullsAsync);
+        MapRepo(app, host, "POST", "pulls", CreatePullAsync);
         MapRepo(app, host, "GET", "pulls/{number:int}", GetPullAsync);
         MapRepo(app, host, "GET", "commits/{sha}/check-suites", ListCheckSuitesAsync);
         MapRepo(app, host, "GET", "actions/runs", ListRunsAsync);
@@ -763,9 +764,89 @@ public sealed class GitHubSimulator : IAsyncDisposable
         await WriteAsync(call.Context, StatusCodes.Status201Created, json).ConfigureAwait(false);
     }
 
+    private async Task CreatePullAsync(Call call)
+    {
+        // https://docs.github.com/en/rest/pulls/pulls#create-a-pull-request
+        var body = await ReadBodyAsync(call, ["title", "body", "head", "base", "draft", "maintainer_can_modify"]).ConfigureAwait(false);
+        if (body is null)
+        {
+            return;
+        }
+
+        if (!TryGetString(body, "title", out var title) || string.IsNullOrEmpty(title)
+            || !TryGetString(body, "head", out var head) || string.IsNullOrEmpty(head)
+            || !TryGetString(body, "base", out var @base) || string.IsNullOrEmpty(@base))
+        {
+            call.Unexpected("title, head and base are required");
+            await ValidationFailedAsync(call.Context, "PullRequest", "head", "missing_field").ConfigureAwait(false);
+            return;
+        }
+
+        TryGetString(body, "body", out var text);
+        var headRef = head!.Contains(':', StringComparison.Ordinal) ? head[(head.IndexOf(':', StringComparison.Ordinal) + 1)..] : head;
+        SimItemState item;
+        JsonObject json;
+        JsonObject payload;
+        lock (_gate)
+        {
+            if (call.Repo.Items.Any(i => i.IsPullRequest && i.State == "open" && i.HeadRef == headRef))
+            {
+                // GitHub's answer for a second PR from the same branch.
+                json = new JsonObject
+                {
+                    ["message"] = "Validation Failed",
+                    ["errors"] = new JsonArray(new JsonObject { ["resource"] = "PullRequest", ["code"] = "custom", ["message"] = $"A pull request already exists for {call.Repo.FullName.Split('/')[0]}:{headRef}." }),
+                    ["documentation_url"] = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+                    ["status"] = "422",
+                };
+                item = null!;
+                payload = null!;
+            }
+            else
+            {
+                var now = _time.GetUtcNow();
+                item = new SimItemState
+                {
+                    Number = ++call.Repo.LastNumber,
+                    Id = NextId(),
+                    IsPullRequest = true,
+                    Title = title!,
+                    Body = text,
+                    Author = ActorLogin,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    UpdateSequence = ++_updateSequence,
+                    HeadRef = headRef,
+                    HeadSha = Sha.New(),
+                    BaseSha = call.Repo.DefaultBranchSha,
+                    TestMergeSha = Sha.New(),
+                };
+                call.Repo.Items.Add(item);
+                call.Repo.Commits.Add(item.HeadSha);
+                json = _payloads.PullRequest(call.Repo, item, listItem: false);
+                payload = _payloads.PullRequestEvent("opened", call.Repo, item);
+            }
+        }
+
+        if (item is null)
+        {
+            await WriteAsync(call.Context, StatusCodes.Status422UnprocessableEntity, json).ConfigureAwait(false);
+            return;
+        }
+
+        call.Context.Response.Headers.Location = json["url"]!.GetValue<string>();
+        await WriteAsync(call.Context, StatusCodes.Status201Created, json).ConfigureAwait(false);
+        if (_webhook is not null)
+        {
+            // GitHub sends pull_request "opened" for PRs created through the API too.
+            _ = Task.Run(() => DeliverAsync("pull_request", payload, CancellationToken.None));
+        }
+    }
+
     private async Task ListPullsAsync(Call call)
     {
-        var query = ReadQuery(call, ["state", "sort", "direction", "per_page", "page"]);
+        var query = ReadQuery(call, ["state", "sort", "direction", "per_page", "page", "head"]);
+        var headFilter = query.TryGetValue("head", out var h) ? (h.Contains(':', StringComparison.Ordinal) ? h[(h.IndexOf(':', StringComparison.Ordinal) + 1)..] : h) : null;
         var state = Choice(call, query, "state", "open", "open", "closed", "all");
         var sort = Choice(call, query, "sort", "created", "created", "updated");
 
@@ -781,7 +862,7 @@ public sealed class GitHubSimulator : IAsyncDisposable
         string? link;
         lock (_gate)
         {
-            var selected = Order(call.Repo.Items.Where(i => i.IsPullRequest && (state == "all" || i.State == state)), sort, direction);
+            var selected = Order(call.Repo.Items.Where(i => i.IsPullRequest && (state == "all" || i.State == state) && (headFilter is null || i.HeadRef == headFilter)), sort, direction);
             (items, link) = Page(call, selected, perPage, page, i => _payloads.PullRequest(call.Repo, i, listItem: true));
         }
 
