@@ -55,3 +55,15 @@ public abstract class Activity<TInput> : IActivity
 /// <param name="message">What went wrong and what to fix.</param>
 /// <param name="inner">The cause.</param>
 public sealed class PermanentActivityException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The activity cannot start yet (e.g. every agent slot is taken): the engine puts it back in the queue
+/// for <see cref="Delay"/> without counting an attempt — a durable wait, not a failure.
+/// </summary>
+/// <param name="delay">How long to wait before trying again.</param>
+/// <param name="reason">Why (recorded as the row's last error).</param>
+public sealed class ActivityDeferredException(TimeSpan delay, string reason) : Exception(reason)
+{
+    /// <summary>The wait.</summary>
+    public TimeSpan Delay { get; } = delay;
+}

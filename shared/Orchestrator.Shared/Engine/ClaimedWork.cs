@@ -48,6 +48,9 @@ public enum WorkOutcome
     /// <summary>Failed for good; the instance got an ActivityFailed event.</summary>
     Failed,
 
+    /// <summary>Not started yet (<see cref="ActivityDeferredException"/>); back in the queue without using an attempt.</summary>
+    Deferred,
+
     /// <summary>The lease was lost (rescued and claimed by someone else): the result was discarded.</summary>
     Stale,
 }

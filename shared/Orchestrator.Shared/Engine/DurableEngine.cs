@@ -249,6 +249,10 @@ public sealed class DurableEngine(
                 using var input = JsonDocument.Parse(work.PayloadJson);
                 result = await activity.RunAsync(new ActivityContext(work.InstanceId, work.Key, work.Attempt, work.Id), input.RootElement, leaseLost.Token);
             }
+            catch (ActivityDeferredException deferred)
+            {
+                return await DeferAsync(work, deferred.Delay, deferred.Message, cancellationToken);
+            }
             catch (OperationCanceledException) when (leaseLost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 logger.LogWarning("Lease on {Work} was lost while it ran; its result is discarded", work.Name);
@@ -419,6 +423,24 @@ public sealed class DurableEngine(
             logger.LogDebug("Completed {Kind} {Work} attempt {Attempt}", work.Kind, work.Name, work.Attempt);
             return WorkOutcome.Completed;
         }
+    }
+
+    private async Task<WorkOutcome> DeferAsync(ClaimedWork work, TimeSpan delay, string reason, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var command = dataSource.CreateCommand("""
+            UPDATE work_items
+            SET status = 'pending', due_at = @due, attempt = attempt - 1, lease_owner = NULL, lease_expires_at = NULL,
+                last_error = @reason, updated_at = @now
+            WHERE id = @id AND attempt = @attempt AND status = 'running' AND lease_owner = @owner
+            """);
+        command.Parameters.AddWithValue("due", now + delay);
+        command.Parameters.AddWithValue("reason", Truncate(reason));
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("id", work.Id);
+        command.Parameters.AddWithValue("attempt", work.Attempt);
+        command.Parameters.AddWithValue("owner", work.Owner);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? WorkOutcome.Deferred : WorkOutcome.Stale;
     }
 
     private async Task<WorkOutcome> FailAsync(ClaimedWork work, string error, bool transient, TimeSpan? retryAfter, bool deliverFailure, CancellationToken cancellationToken)

@@ -203,6 +203,29 @@ public sealed class DurableEngineTests
     }
 
     [Fact]
+    public async Task A_deferred_activity_waits_durably_without_using_attempts()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var clock = new ManualClock();
+        var deferring = new DeferringActivity("slots", deferrals: 3);
+        var engine = EngineFactory.Create(db, clock, new OrchestrationRegistry().Add(new ProbeOrchestration()).Add(deferring), "w");
+        await engine.StartAsync("Probe", "p1", new Begin(1, "slots", 1, 1, 1, 0), "start", CancellationToken.None);
+        await engine.RunOnceAsync("w", 1, CancellationToken.None);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(1, await engine.RunOnceAsync("w", 1, CancellationToken.None));
+            Assert.Equal(0, await engine.RunOnceAsync("w", 1, CancellationToken.None)); // waits 10 s
+            Assert.Equal("no slot free", await db.ScalarAsync<string>("SELECT last_error FROM work_items WHERE name = 'slots'"));
+            clock.Advance(TimeSpan.FromSeconds(10));
+        }
+
+        // Only one attempt is allowed, and the run after three deferrals is still attempt 1.
+        Assert.Equal(1, await engine.RunOnceAsync("w", 1, CancellationToken.None));
+        Assert.Equal(["begin", "done:a0@1"], await LogOf(db, "p1"));
+    }
+
+    [Fact]
     public async Task A_permanent_error_fails_at_once()
     {
         await using var db = await TestDatabase.CreateAsync();

@@ -112,6 +112,24 @@ public sealed class FailingActivity(string name, bool permanent) : Activity<Prob
     }
 }
 
+/// <summary>Defers the first N calls, then succeeds.</summary>
+public sealed class DeferringActivity(string name, int deferrals) : Activity<ProbeInput>
+{
+    public int Calls;
+
+    public override string Name => name;
+
+    protected override Task<object?> RunAsync(ActivityContext context, ProbeInput input, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref Calls) <= deferrals)
+        {
+            throw new ActivityDeferredException(TimeSpan.FromSeconds(10), "no slot free");
+        }
+
+        return Task.FromResult<object?>(new Done(context.Key + "@" + context.Attempt));
+    }
+}
+
 public static class EngineFactory
 {
     public static DurableEngine Create(TestDatabase db, TimeProvider clock, OrchestrationRegistry registry, string owner, TimeSpan? lease = null) =>
