@@ -2,6 +2,7 @@
 CREATE TABLE agent_runs (
     id              bigserial PRIMARY KEY,
     instance_id     text,
+    project         text        NOT NULL,
     stage           text        NOT NULL,
     round           integer     NOT NULL DEFAULT 1,
     agent           text        NOT NULL,
