@@ -283,7 +283,7 @@ public sealed class AgentProcessRunner
                 Ending.Stall => $"stall timeout: no output for {Seconds(settings.StallTimeout)}; killing process group {pgid}",
                 _ => $"run cancelled; killing process group {pgid}",
             });
-            await TerminateGroupAsync(pgid).ConfigureAwait(false);
+            await TerminateGroupAsync(process, pgid).ConfigureAwait(false);
             await WaitQuietlyAsync(exited, ExitAfterKillLimit).ConfigureAwait(false);
             exitCode = KilledExitCode;
         }
@@ -450,7 +450,7 @@ public sealed class AgentProcessRunner
     }
 
     /// <summary>SIGTERM to the group; SIGKILL once no live member is left or the grace is over.</summary>
-    private async Task TerminateGroupAsync(int pgid)
+    private async Task TerminateGroupAsync(SysProcess leader, int pgid)
     {
         ProcessGroup.Signal(pgid, ProcessGroup.SigTerm);
         var grace = Stopwatch.StartNew();
@@ -461,6 +461,17 @@ public sealed class AgentProcessRunner
 
         // Always: a member may have appeared after the scan, and SIGKILL to nobody is harmless.
         ProcessGroup.Signal(pgid, ProcessGroup.SigKill);
+
+        // The leader too, by its Process object (safe against pid reuse): right after the start it may
+        // not have called setsid() yet, so it would not be in group pgid.
+        try
+        {
+            leader.Kill();
+        }
+        catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+        {
+            // Already exited.
+        }
     }
 
     /// <summary>Copies one pipe into a capture buffer and the log until EOF or cancellation.</summary>

@@ -21,9 +21,9 @@ internal static class ProcessGroup
     private static extern int SysKill(int pid, int signal);
 
     /// <summary>
-    /// Sends <paramref name="signal"/> to every process of group <paramref name="pgid"/> and, in case
-    /// the leader has not called <c>setsid()</c> yet, to the leader itself. Errors (ESRCH: nobody left)
-    /// are ignored.
+    /// Sends <paramref name="signal"/> to every process of group <paramref name="pgid"/>. Errors (ESRCH:
+    /// nobody left) are ignored. The leader's bare pid is never signalled here: once reaped, that pid
+    /// may belong to someone else (callers use <see cref="System.Diagnostics.Process.Kill()"/>, which knows).
     /// </summary>
     public static void Signal(int pgid, int signal)
     {
@@ -34,22 +34,6 @@ internal static class ProcessGroup
         }
 
         _ = SysKill(-pgid, signal);
-        _ = SysKill(pgid, signal);
-    }
-
-    /// <summary>
-    /// Whether a process exists (zombies included) according to <c>kill(pid, 0)</c>; EPERM counts as
-    /// existing.
-    /// </summary>
-    public static bool Exists(int pid)
-    {
-        if (SysKill(pid, 0) == 0)
-        {
-            return true;
-        }
-
-        const int EPERM = 1;
-        return Marshal.GetLastPInvokeError() == EPERM;
     }
 
     /// <summary>
