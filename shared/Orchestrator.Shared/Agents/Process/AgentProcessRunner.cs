@@ -174,7 +174,8 @@ public sealed class AgentProcessRunner
     /// timeout killed it, with <see cref="ProcessOutcome.TimedOut"/> = <c>wall-clock</c> or
     /// <c>stall</c>); the first <c>stdoutCapBytes</c> of stdout; the last <c>stderrTailBytes</c> of
     /// stderr; the wall-clock duration. A missing executable gives exit code 127 and stderr
-    /// <c>executable not found: NAME</c>, without throwing.
+    /// <c>executable not found: NAME</c>, without throwing (a start that fails otherwise: 127 and
+    /// <c>could not start …</c>).
     /// </returns>
     /// <exception cref="ArgumentException">A file path escaping the home directory, or an invalid environment.</exception>
     /// <exception cref="DirectoryNotFoundException">The working directory does not exist.</exception>
