@@ -66,7 +66,12 @@ public static partial class AgentFailureClassifier
         var lines = messages.Concat(stderr).Concat(other).ToList();
         var text = string.Join('\n', lines);
 
-        var quoted = messages.FirstOrDefault() ?? stderr.LastOrDefault() ?? other.LastOrDefault();
+        // Quote the CLI's own error message; else the last stderr line that says "error" (usage text and hints
+        // follow clap's and commander's error lines); else the last line printed.
+        var quoted = messages.FirstOrDefault()
+            ?? stderr.LastOrDefault(l => ErrorWord().IsMatch(l))
+            ?? stderr.LastOrDefault()
+            ?? other.LastOrDefault();
         var detail = quoted is null ? null : AdapterSupport.Cap(SecretRedactor.Redact(settings, quoted), MaxDetailLength);
         var status = evidence.StatusCode is >= 400 and <= 599 ? evidence.StatusCode : FindStatus(text);
         var name = settings.Name;
@@ -211,7 +216,7 @@ public static partial class AgentFailureClassifier
             AgentKind.ClaudeCode => "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)",
             AgentKind.OpenCode => "the provider's apiKey in its ConfigFile (opencode.json)",
             AgentKind.Codex => "the variable named by env_key in its ConfigFile (config.toml), e.g. OPENAI_API_KEY",
-            _ => "the credentials in its Environment",
+            _ => "the credentials in the Environment",
         };
     }
 
@@ -352,8 +357,11 @@ public static partial class AgentFailureClassifier
     [GeneratedRegex(@"internal server error|bad gateway|service unavailable|gateway timeout|server_error|\bapi_error\b|server error", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ServerError();
 
-    [GeneratedRegex(@"(?:retry[- ]after|(?:try again|retry(?:ing)?) in)[""']?\s*[:=]?\s*(?<n>\d+(?:\.\d+)?)\s*(?<unit>ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?:retry[- ]after|(?:try again|retry(?:ing)?) in)[""']?\s*[:=]?\s*[""']?(?<n>\d+(?:\.\d+)?)\s*(?<unit>ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex RetryAfterInText();
+
+    [GeneratedRegex(@"\berror\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ErrorWord();
 
     // Printed by Codex 0.169 on every run (fixtures codex/stderr.txt): not about the failure.
     [GeneratedRegex(@"^WARNING: proceeding, even though we could not create PATH aliases|^Reading additional input from stdin", RegexOptions.CultureInvariant)]
