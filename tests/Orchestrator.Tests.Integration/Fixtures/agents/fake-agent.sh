@@ -17,6 +17,8 @@
 #   flood-stderr LINES        print LINES numbered lines on stderr; exit 0
 #   utf8                      print multi-byte UTF-8 text on stdout; exit 0
 #   exit CODE                 print "bye" on stderr, exit with CODE
+#   --version                 print "fake-agent 1.0"; exit 0 (the runner's preflight)
+#   fail-transient            print an HTTP 529 overloaded error as a JSON line; exit 1
 # Every "forever" is bounded (10 min) so a broken test cannot leave a process behind for good.
 set -u
 
@@ -91,6 +93,14 @@ case "$mode" in
   utf8)
     for ((i = 0; i < 200; i++)); do printf 'é€😀'; done
     echo
+    ;;
+  --version)
+    echo "fake-agent 1.0"
+    ;;
+  fail-transient)
+    echo '{"type":"error","message":"API Error: 529 {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"}'
+    echo 'API Error: 529 Overloaded' >&2
+    exit 1
     ;;
   exit)
     echo bye >&2
