@@ -85,7 +85,7 @@ public static class PipelineDefinitionLoader
     /// <param name="knownAgents">Configured agent names (compared case-sensitively, as configured); when given, other names are errors.</param>
     public static PipelineLoadResult Load(string yaml, IEnumerable<string>? knownAgents = null)
     {
-        var errors = new List<string>();
+        var errors = new List<(long Line, string Text)>();
         var stream = new YamlStream();
         try
         {
@@ -195,7 +195,8 @@ public static class PipelineDefinitionLoader
 
         if (errors.Count > 0)
         {
-            return new PipelineLoadResult(null, errors);
+            // File order; problems of the whole file (no line) last. OrderBy is stable.
+            return new PipelineLoadResult(null, [.. errors.OrderBy(e => e.Line <= 0 ? long.MaxValue : e.Line).Select(e => e.Text)]);
         }
 
         return new PipelineLoadResult(
@@ -428,10 +429,10 @@ public static class PipelineDefinitionLoader
     }
 
     /// <summary>Node helpers that record errors with line numbers instead of throwing.</summary>
-    private sealed class Parser(List<string> errors)
+    private sealed class Parser(List<(long Line, string Text)> errors)
     {
         public void Error(YamlNode node, string message) =>
-            errors.Add(node.Start.Line > 0 ? $"line {node.Start.Line}: {message}" : message);
+            errors.Add(node.Start.Line > 0 ? (node.Start.Line, $"line {node.Start.Line}: {message}") : (0, message));
 
         public YamlNode? Get(YamlMappingNode map, string key)
         {
