@@ -119,10 +119,11 @@ public static class PipelineDefinitionLoader
             p.Error(versionNode, $"version must be 1 (got '{version}')");
         }
 
-        var defaultAgent = p.Get(root, "default_agent") is { } da ? p.Scalar(da, "default_agent") : PipelineDefinition.DefaultAgent;
-        if (defaultAgent is not null && known is not null && !known.Contains(defaultAgent))
+        var defaultAgentNode = p.Get(root, "default_agent");
+        var defaultAgent = defaultAgentNode is not null ? p.Scalar(defaultAgentNode, "default_agent") : PipelineDefinition.DefaultAgent;
+        if (defaultAgentNode is not null && defaultAgent is not null && known is not null && !known.Contains(defaultAgent))
         {
-            p.Error(p.Get(root, "default_agent") ?? root, $"default_agent '{defaultAgent}' is not a configured agent ({Known(known)})");
+            p.Error(defaultAgentNode, $"default_agent '{defaultAgent}' is not a configured agent ({Known(known)})");
         }
 
         var maxRounds = PipelineDefinition.DefaultMaxDeveloperRounds;
@@ -164,9 +165,17 @@ public static class PipelineDefinitionLoader
                 p.Duration(ciMap, "timeout", "ci.timeout") ?? ci.Timeout);
         }
 
-        var stages = p.Get(root, "stages") is { } stagesNode && !IsNull(stagesNode)
-            ? ParseStages(p, stagesNode, defaultAgent, known)
+        var explicitStages = p.Get(root, "stages") is { } stagesNode && !IsNull(stagesNode);
+        var usesDefaultAgent = !explicitStages;
+        var stages = explicitStages
+            ? ParseStages(p, p.Get(root, "stages")!, defaultAgent, known, out usesDefaultAgent)
             : defaultAgent is null ? [] : [.. PipelineStages.Ordered.Select(s => StageDefinition.For(s, defaultAgent))];
+        if (defaultAgentNode is null && known is not null && !known.Contains(PipelineDefinition.DefaultAgent)
+            && usesDefaultAgent)
+        {
+            // Reported without a line: the built-in default is not written anywhere in the file.
+            p.Error(root, $"stages without agent: use the built-in default agent '{PipelineDefinition.DefaultAgent}', which is not a configured agent ({Known(known)}); set default_agent: or agent: on each stage", line: false);
+        }
 
         ApprovalGate? approval = null;
         if (p.Get(root, "approval") is { } approvalNode && !IsNull(approvalNode) && !IsFalse(approvalNode)
@@ -204,8 +213,9 @@ public static class PipelineDefinitionLoader
             []);
     }
 
-    private static List<StageDefinition> ParseStages(Parser p, YamlNode node, string? defaultAgent, HashSet<string>? known)
+    private static List<StageDefinition> ParseStages(Parser p, YamlNode node, string? defaultAgent, HashSet<string>? known, out bool usesDefaultAgent)
     {
+        usesDefaultAgent = false;
         var result = new List<StageDefinition>();
         if (node is not YamlSequenceNode seq)
         {
@@ -293,7 +303,11 @@ public static class PipelineDefinitionLoader
             {
                 p.Error(item, $"stage '{name}' has no agent (set agent: on the stage or default_agent:)");
             }
-            else if (known is not null && !known.Contains(stage.Agent) && (map is not null && p.Get(map, "agent") is not null))
+            else if (map is null || p.Get(map, "agent") is null)
+            {
+                usesDefaultAgent = true;
+            }
+            else if (known is not null && !known.Contains(stage.Agent))
             {
                 p.Error(p.Get(map, "agent")!, $"stage '{name}': agent '{stage.Agent}' is not a configured agent ({Known(known)})");
             }
@@ -310,7 +324,7 @@ public static class PipelineDefinitionLoader
         var rollers = result.Where(s => s.Gate != GateKind.Artifacts).Select(s => s.Name).ToList();
         if (rollers.Count > 0 && !names.Contains(PipelineStages.Development))
         {
-            p.Error(node, $"{string.Join(", ", rollers)} roll back to development, which is not in stages");
+            p.Error(node, $"development is missing, but {string.Join(", ", rollers)} roll back to it on a negative verdict");
         }
 
         return result;
@@ -431,8 +445,8 @@ public static class PipelineDefinitionLoader
     /// <summary>Node helpers that record errors with line numbers instead of throwing.</summary>
     private sealed class Parser(List<(long Line, string Text)> errors)
     {
-        public void Error(YamlNode node, string message) =>
-            errors.Add(node.Start.Line > 0 ? (node.Start.Line, $"line {node.Start.Line}: {message}") : (0, message));
+        public void Error(YamlNode node, string message, bool line = true) =>
+            errors.Add(line && node.Start.Line > 0 ? (node.Start.Line, $"line {node.Start.Line}: {message}") : (0, message));
 
         public YamlNode? Get(YamlMappingNode map, string key)
         {

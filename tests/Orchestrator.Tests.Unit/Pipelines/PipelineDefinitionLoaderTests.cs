@@ -169,7 +169,7 @@ public sealed class PipelineDefinitionLoaderTests
             "line 21: stage 'analysis' is listed more than once",
             "line 24: stages.testing.artifacts: '/etc/passwd' must be a relative path",
             "line 24: stages.testing.artifacts: '../up.md' must be a relative path",
-            "review, testing roll back to development, which is not in stages",
+            "line 14: development is missing, but review, testing roll back to it on a negative verdict",
             "approval.after 'deploy' is not a stage of this pipeline",
             "approval.approved_state and approval.rejected_state must differ",
         ];
@@ -182,6 +182,20 @@ public sealed class PipelineDefinitionLoaderTests
         Assert.StartsWith(".orchestrator/pipeline.yml is invalid:\n- line 1: version must be 1 (got '2')\n- line 2: max_developer_rounds", r.Describe(), StringComparison.Ordinal);
         var lines = r.Errors.Select(e => int.Parse(e.Split(':')[0]["line ".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(lines.Order(), lines); // file order
+    }
+
+    [Fact]
+    public void The_built_in_default_agent_must_be_configured_when_a_stage_relies_on_it()
+    {
+        var implicitDefault = PipelineDefinitionLoader.Load("stages:\n  - name: analysis\n    agent: claude\n  - development\n", ["claude"]);
+        var allExplicit = PipelineDefinitionLoader.Load("stages:\n  - name: analysis\n    agent: claude\n", ["claude"]);
+        var noStages = PipelineDefinitionLoader.Load("max_developer_rounds: 2", ["claude"]);
+
+        Assert.Equal(["stages without agent: use the built-in default agent 'opencode', which is not a configured agent (configured: claude); set default_agent: or agent: on each stage"],
+            implicitDefault.Errors);
+        Assert.True(allExplicit.IsValid, allExplicit.Describe());
+        Assert.Single(noStages.Errors);
+        Assert.True(PipelineDefinitionLoader.Load("default_agent: claude", ["claude"]).IsValid);
     }
 
     [Fact]
