@@ -54,3 +54,22 @@ public interface IOrchestration<TState, TEvent>
     /// <summary>The event delivered when a durable timer fires.</summary>
     TEvent TimerFired(string name, string key);
 }
+
+/// <summary>
+/// An orchestration that starts child instances (sub-orchestrations) and wants to hear when they finish.
+/// The engine calls <see cref="ChildFinished"/> when a child's runtime status becomes
+/// <see cref="RuntimeStatus.Completed"/> or <see cref="RuntimeStatus.Failed"/> and delivers the event to
+/// the parent in the same transaction as the child's last step.
+/// </summary>
+/// <typeparam name="TEvent">The parent's event base type.</typeparam>
+public interface IParentOrchestration<out TEvent>
+    where TEvent : class
+{
+    /// <summary>The event telling the parent a child finished.</summary>
+    /// <param name="childId">Child instance id.</param>
+    /// <param name="childOrchestration">Child orchestration name.</param>
+    /// <param name="customStatus">The child's final custom status.</param>
+    /// <param name="runtimeStatus">Completed or Failed.</param>
+    /// <param name="summary">The child's last timeline line.</param>
+    TEvent ChildFinished(string childId, string childOrchestration, string customStatus, RuntimeStatus runtimeStatus, string? summary);
+}

@@ -67,3 +67,12 @@ public sealed class ActivityDeferredException(TimeSpan delay, string reason) : E
     /// <summary>The wait.</summary>
     public TimeSpan Delay { get; } = delay;
 }
+
+/// <summary>A failure a retry can fix (the engine retries it by the call's policy), with an optional wait.</summary>
+/// <param name="message">What went wrong.</param>
+/// <param name="retryAfter">The wait the remote side asked for, if any.</param>
+public sealed class RetryableActivityException(string message, TimeSpan? retryAfter = null) : Exception(message)
+{
+    /// <summary>The requested wait.</summary>
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}

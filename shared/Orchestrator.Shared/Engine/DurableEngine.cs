@@ -36,17 +36,25 @@ public sealed class DurableEngine(
     /// and delivers <paramref name="startEvent"/> to it. Idempotent per (<paramref name="instanceId"/>, <paramref name="eventKey"/>).
     /// </summary>
     /// <returns><c>true</c> when the instance was created by this call.</returns>
-    public async Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, CancellationToken cancellationToken)
+    public Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, CancellationToken cancellationToken) =>
+        StartAsync(orchestration, instanceId, startEvent, eventKey, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, string, object, string, CancellationToken)"/>, for a child instance of
+    /// <paramref name="parentId"/>: when the child finishes, the parent gets its child-finished event.
+    /// </summary>
+    public async Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, string? parentId, CancellationToken cancellationToken)
     {
         var adapter = registry.Orchestration(orchestration);
         var eventJson = adapter.SerializeEvent(startEvent);
         var now = clock.GetUtcNow();
         await using var batch = dataSource.CreateBatch();
         var create = new NpgsqlBatchCommand("""
-            INSERT INTO instances (id, orchestration, runtime_status, custom_status, state, version, created_at, updated_at)
-            VALUES (@id, @o, 'Pending', '', NULL, 0, @now, @now) ON CONFLICT (id) DO NOTHING
+            INSERT INTO instances (id, orchestration, runtime_status, custom_status, state, version, created_at, updated_at, parent_id)
+            VALUES (@id, @o, 'Pending', '', NULL, 0, @now, @now, @parent) ON CONFLICT (id) DO NOTHING
             """);
         create.Parameters.AddWithValue("id", instanceId);
+        create.Parameters.Add(new NpgsqlParameter("parent", NpgsqlDbType.Text) { Value = (object?)parentId ?? DBNull.Value });
         create.Parameters.AddWithValue("o", orchestration);
         create.Parameters.AddWithValue("now", now);
         batch.BatchCommands.Add(create);
@@ -541,7 +549,9 @@ public sealed class DurableEngine(
         string orchestration;
         string? stateJson;
         long version;
-        await using (var load = new NpgsqlCommand("SELECT orchestration, state::text, version FROM instances WHERE id = @id", connection, tx))
+        string runtimeBefore;
+        string? parentId;
+        await using (var load = new NpgsqlCommand("SELECT orchestration, state::text, version, runtime_status, parent_id FROM instances WHERE id = @id", connection, tx))
         {
             load.Parameters.AddWithValue("id", instanceId);
             await using var reader = await load.ExecuteReaderAsync(cancellationToken);
@@ -554,6 +564,8 @@ public sealed class DurableEngine(
             orchestration = reader.GetString(0);
             stateJson = reader.IsDBNull(1) ? null : reader.GetString(1);
             version = reader.GetInt64(2);
+            runtimeBefore = reader.GetString(3);
+            parentId = reader.IsDBNull(4) ? null : reader.GetString(4);
         }
 
         var adapter = registry.Orchestration(orchestration);
@@ -625,6 +637,19 @@ public sealed class DurableEngine(
                 }
             }
 
+            var finished = decision.RuntimeStatus is RuntimeStatus.Completed or RuntimeStatus.Failed;
+            if (parentId is not null && finished && runtimeBefore != decision.RuntimeStatus.ToString())
+            {
+                // Tell the parent, in this transaction, once per transition into a final status.
+                var parentAdapter = await ParentAdapterAsync(connection, tx, parentId, cancellationToken);
+                if (parentAdapter?.ChildFinished(instanceId, orchestration, decision.CustomStatus, decision.RuntimeStatus, decision.Summary) is { } childEvent)
+                {
+                    batch.BatchCommands.Add(WorkInsert(WorkKinds.Event, parentId, childEvent.GetType().Name, parentAdapter.SerializeEvent(childEvent),
+                        $"child:{instanceId}:{version + 1}", now, options.EventRetry, now));
+                    dueNow = true;
+                }
+            }
+
             foreach (var key in decision.CorrelationKeys)
             {
                 var keyInsert = new NpgsqlBatchCommand("INSERT INTO instance_keys (key, instance_id) VALUES (@key, @id) ON CONFLICT DO NOTHING");
@@ -649,6 +674,13 @@ public sealed class DurableEngine(
 
             return dueNow ? ApplyResult.AppliedWithWork : ApplyResult.Applied;
         }
+    }
+
+    private async Task<IOrchestrationAdapter?> ParentAdapterAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string parentId, CancellationToken cancellationToken)
+    {
+        await using var find = new NpgsqlCommand("SELECT orchestration FROM instances WHERE id = @id", connection, tx);
+        find.Parameters.AddWithValue("id", parentId);
+        return await find.ExecuteScalarAsync(cancellationToken) is string name ? registry.Orchestration(name) : null;
     }
 
     private NpgsqlBatchCommand EventInsert(string instanceId, string eventType, string eventJson, string eventKey, DateTimeOffset dueAt, DateTimeOffset now) =>
@@ -694,6 +726,7 @@ public sealed class DurableEngine(
     {
         PermanentActivityException => (false, null),
         PlatformApiException p => (p.IsTransient, p.RetryAfter),
+        RetryableActivityException r => (true, r.RetryAfter),
         JsonException => (false, null),
         HttpRequestException or TimeoutException or IOException or NpgsqlException => (true, null),
         _ => (true, null),

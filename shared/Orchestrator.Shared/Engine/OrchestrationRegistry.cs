@@ -43,6 +43,9 @@ public interface IOrchestrationAdapter
 
     /// <summary>The timer event.</summary>
     object TimerFired(string name, string key);
+
+    /// <summary>The child-finished event, or <c>null</c> when this orchestration does not start children.</summary>
+    object? ChildFinished(string childId, string childOrchestration, string customStatus, RuntimeStatus runtimeStatus, string? summary);
 }
 
 /// <summary>The adapter for one typed orchestration.</summary>
@@ -90,6 +93,10 @@ public sealed class OrchestrationAdapter<TState, TEvent>(IOrchestration<TState, 
 
     /// <inheritdoc />
     public object TimerFired(string name, string key) => orchestration.TimerFired(name, key);
+
+    /// <inheritdoc />
+    public object? ChildFinished(string childId, string childOrchestration, string customStatus, RuntimeStatus runtimeStatus, string? summary) =>
+        orchestration is IParentOrchestration<TEvent> parent ? parent.ChildFinished(childId, childOrchestration, customStatus, runtimeStatus, summary) : null;
 }
 
 /// <summary>The orchestrations and activities an engine knows, by name.</summary>

@@ -226,6 +226,23 @@ public sealed class DurableEngineTests
     }
 
     [Fact]
+    public async Task A_finished_child_tells_its_parent_once()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = EngineFactory.Create(db, new ManualClock(), new OrchestrationRegistry().Add(new ProbeOrchestration()), "w");
+        await engine.StartAsync("Probe", "parent", new Begin(0, "none", 1, 1, 1, 0), "start", CancellationToken.None);
+        await engine.StartAsync("Probe", "child", new Begin(0, "none", 1, 1, 1, 0), "start", "parent", CancellationToken.None);
+        await DrainAsync(engine);
+
+        await engine.RaiseEventAsync("child", new Finish(), "finish", CancellationToken.None);
+        await DrainAsync(engine);
+        await engine.RaiseEventAsync("child", new Poke(1), "poke", CancellationToken.None); // still Completed: no second notice
+        await DrainAsync(engine);
+
+        Assert.Equal(["begin", "child:child:Completed"], await LogOf(db, "parent"));
+    }
+
+    [Fact]
     public async Task A_permanent_error_fails_at_once()
     {
         await using var db = await TestDatabase.CreateAsync();

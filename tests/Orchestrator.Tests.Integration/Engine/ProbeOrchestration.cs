@@ -13,6 +13,8 @@ namespace Orchestrator.Tests.Integration.Engine;
 [JsonDerivedType(typeof(Failed), nameof(Failed))]
 [JsonDerivedType(typeof(Fired), nameof(Fired))]
 [JsonDerivedType(typeof(Poke), nameof(Poke))]
+[JsonDerivedType(typeof(Finish), nameof(Finish))]
+[JsonDerivedType(typeof(ChildDone), nameof(ChildDone))]
 public abstract record ProbeEvent;
 
 public sealed record Begin(int Activities, string Activity, int MaxAttempts, int FirstRetrySeconds, int RetryCapSeconds, int TimerSeconds) : ProbeEvent;
@@ -25,11 +27,18 @@ public sealed record Fired(string Name, string Key) : ProbeEvent;
 
 public sealed record Poke(int N) : ProbeEvent;
 
+public sealed record Finish : ProbeEvent;
+
+public sealed record ChildDone(string ChildId, string Status) : ProbeEvent;
+
 public sealed record ProbeState(IReadOnlyList<string> Log);
 
 /// <summary>A small orchestration that exercises every engine feature.</summary>
-public sealed class ProbeOrchestration : IOrchestration<ProbeState, ProbeEvent>
+public sealed class ProbeOrchestration : IOrchestration<ProbeState, ProbeEvent>, IParentOrchestration<ProbeEvent>
 {
+    public ProbeEvent ChildFinished(string childId, string childOrchestration, string customStatus, RuntimeStatus runtimeStatus, string? summary) =>
+        new ChildDone(childId, runtimeStatus.ToString());
+
     public string Name => "Probe";
 
     public ProbeEvent ActivityFailed(string activity, string key, string error, int attempts) => new Failed(activity, key, error, attempts);
@@ -68,6 +77,11 @@ public sealed class ProbeOrchestration : IOrchestration<ProbeState, ProbeEvent>
                 break;
             case Poke p:
                 entry = $"poke:{p.N}";
+                break;
+            case Finish:
+                return new Decision<ProbeState>(new ProbeState([.. log, "finish"]), commands, "finish", RuntimeStatus.Completed, "finish", []);
+            case ChildDone c:
+                entry = $"child:{c.ChildId}:{c.Status}";
                 break;
             default:
                 throw new InvalidOperationException();
