@@ -3,7 +3,12 @@ using Orchestrator.Functions.Activities;
 using Orchestrator.Functions.Functions;
 using Orchestrator.Functions.Routing;
 using Orchestrator.Functions.Timers;
+using Orchestrator.Orchestrations.Pipelines;
 using Orchestrator.Orchestrations.Reconciliation;
+using Orchestrator.Shared.Agents;
+using Orchestrator.Shared.Agents.Adapters;
+using Orchestrator.Shared.Agents.Git;
+using Orchestrator.Shared.Agents.Processes;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Configuration;
 using Orchestrator.Shared.Engine;
@@ -45,6 +50,7 @@ public static class OrchestratorApp
         app.MapHealthApi();
         app.MapWebhooks();
         app.MapTasksApi();
+        app.MapQueueApi();
         return app;
     }
 
@@ -102,13 +108,36 @@ public static class OrchestratorApp
         services.AddSingleton<IActivity, CompleteTrackerItemActivity>();
         services.AddSingleton<IActivity, ReconcileTaskActivity>();
         services.AddSingleton<IActivity, ReconcileSweepActivity>();
+
+        // Server-run agents and the role pipeline (issue #3).
+        services.AddSingleton<AgentAdapters>();
+        services.AddSingleton(_ => new AgentProcessRunner());
+        services.AddSingleton(sp => new AgentRunner(
+            sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+            sp.GetRequiredService<AgentAdapters>(),
+            sp.GetRequiredService<AgentProcessRunner>(),
+            new AgentRunnerOptions(Path.Combine(settings.DataDirectory, "agents"), settings.MaxAgentRuns, settings.MaxAgentRunsPerProject),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<AgentRunner>>()));
+        services.AddSingleton<IAgentRunner>(sp => sp.GetRequiredService<AgentRunner>());
+        services.AddSingleton(_ => new GitWorkspaces(Path.Combine(settings.DataDirectory, "git"), new GitIdentity(settings.GitAuthor.Name, settings.GitAuthor.Email)));
+        services.AddSingleton<RolePipelineContext>();
+        services.AddSingleton<IActivity, StartRolePipelineActivity>();
+        services.AddSingleton<IActivity, RetryRolePipelineActivity>();
+        services.AddSingleton<IActivity, RunStageAgentActivity>();
+        services.AddSingleton<IActivity, CheckStageGateActivity>();
+        services.AddSingleton<IActivity, CheckStageCiActivity>();
+        services.AddSingleton<IActivity, PostStageCommentActivity>();
+        services.AddSingleton<IActivity, PostEscalationCommentActivity>();
+        services.AddSingleton<IActivity, CheckApprovalActivity>();
         services.AddSingleton<DeliveryRouter>();
 
         services.AddSingleton(sp =>
         {
             var registry = new OrchestrationRegistry()
                 .Add(new TaskPipelineOrchestration(new TaskPipelineSettings(settings.CiPollInterval, settings.CiTimeout)))
-                .Add(new ReconcilerOrchestration(settings.ReconcileInterval));
+                .Add(new ReconcilerOrchestration(settings.ReconcileInterval))
+                .Add(new RolePipelineOrchestration());
             return registry;
         });
         services.AddSingleton(sp =>

@@ -20,9 +20,11 @@ public sealed class EnsureGitHubIssueActivity(IGitHubClient github) : Activity<E
     /// <summary>The hidden marker for an instance.</summary>
     public static string Marker(string instanceId) => $"<!-- orchestrator:task={instanceId} -->";
 
-    /// <summary>The issue body: TaskSpec, marker, agent command on its own last line.</summary>
-    public static string Body(string taskSpec, string instanceId, string agentCommand) =>
-        $"{taskSpec.TrimEnd()}\n\n{Marker(instanceId)}\n\n{agentCommand.Trim()}";
+    /// <summary>The issue body: TaskSpec, marker, then the agent command (if any) on its own last line.</summary>
+    public static string Body(string taskSpec, string instanceId, string? agentCommand) =>
+        string.IsNullOrWhiteSpace(agentCommand)
+            ? $"{taskSpec.TrimEnd()}\n\n{Marker(instanceId)}"
+            : $"{taskSpec.TrimEnd()}\n\n{Marker(instanceId)}\n\n{agentCommand.Trim()}";
 
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext context, EnsureGitHubIssueInput input, CancellationToken cancellationToken)

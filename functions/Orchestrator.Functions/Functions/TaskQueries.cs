@@ -55,6 +55,7 @@ public sealed record TaskLinks(string? Issue, string? PullRequest, string? Merge
 /// <param name="CreatedAt">Start.</param>
 /// <param name="UpdatedAt">Last change.</param>
 /// <param name="Timeline">History, oldest first.</param>
+/// <param name="Agents">The role pipeline (mode <c>run</c>): stage, rounds, runs with cost, gate results; <c>null</c> in dispatch mode.</param>
 public sealed record TaskDetail(
     string Id,
     string? TaskKey,
@@ -71,7 +72,33 @@ public sealed record TaskDetail(
     IReadOnlyList<string> Warnings,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    IReadOnlyList<TimelineEntry> Timeline);
+    IReadOnlyList<TimelineEntry> Timeline,
+    RolePipelineView? Agents = null);
+
+/// <summary>The role pipeline on the task page.</summary>
+/// <param name="Id">Role pipeline instance id.</param>
+/// <param name="Status">Its custom status (stage in capitals, <c>WAITING_APPROVAL</c>, <c>DEPLOYED</c>, <c>FAILED</c>).</param>
+/// <param name="Stage">Current stage.</param>
+/// <param name="Phase">Running agent, checking gate, waiting for CI or approval, done, failed.</param>
+/// <param name="Round">Developer round.</param>
+/// <param name="SpentUsd">Cost of its runs so far.</param>
+/// <param name="TokensIn">Input tokens of all runs.</param>
+/// <param name="TokensOut">Output tokens of all runs.</param>
+/// <param name="Runs">Agent runs (stage, round, agent, outcome, tokens, cost, duration).</param>
+/// <param name="Gates">Gate results (stage, outcome, verdict, reason).</param>
+/// <param name="FailureReason">Why it failed, if it did.</param>
+public sealed record RolePipelineView(
+    string Id,
+    string Status,
+    string Stage,
+    string Phase,
+    int Round,
+    decimal SpentUsd,
+    long TokensIn,
+    long TokensOut,
+    IReadOnlyList<JsonElement> Runs,
+    IReadOnlyList<JsonElement> Gates,
+    string? FailureReason);
 
 /// <summary>Read side of the task API, straight from the engine's tables.</summary>
 public sealed class TaskQueries(NpgsqlDataSource dataSource)
@@ -159,7 +186,42 @@ public sealed class TaskQueries(NpgsqlDataSource dataSource)
 
         return new TaskDetail(id, state.TaskKey, state.Title, status, runtime, state.Project.Repo, state.WorkItemId, state.TaskSpec, state.TaskSpecVersion,
             new TaskLinks(state.IssueUrl, state.PrUrl, state.MergeSha, state.CiUrl), state.FailedStep?.ToString(), state.FailureReason, state.Warnings,
-            created, updated, timeline);
+            created, updated, timeline, state.RolePipelineId is { } child ? await RolePipelineAsync(child, cancellationToken) : null);
+    }
+
+    private async Task<RolePipelineView?> RolePipelineAsync(string childId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT i.custom_status, i.state::text,
+                   COALESCE((SELECT sum(tokens_in) FROM agent_runs WHERE instance_id = i.id), 0)::bigint,
+                   COALESCE((SELECT sum(tokens_out) FROM agent_runs WHERE instance_id = i.id), 0)::bigint
+            FROM instances i WHERE i.id = @id AND i.state IS NOT NULL
+            """);
+        command.Parameters.AddWithValue("id", childId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        using var doc = JsonDocument.Parse(reader.GetString(1));
+        var root = doc.RootElement;
+        string Str(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+        IReadOnlyList<JsonElement> List(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array
+            ? v.EnumerateArray().Select(e => e.Clone()).ToArray()
+            : [];
+        return new RolePipelineView(
+            childId,
+            reader.GetString(0),
+            Str("stage"),
+            Str("phase"),
+            root.TryGetProperty("round", out var round) ? round.GetInt32() : 0,
+            root.TryGetProperty("spentUsd", out var spent) ? spent.GetDecimal() : 0,
+            reader.GetInt64(2),
+            reader.GetInt64(3),
+            List("runs"),
+            List("gates"),
+            root.TryGetProperty("failureReason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null);
     }
 
     /// <summary>Status and version of an instance, or <c>null</c>.</summary>

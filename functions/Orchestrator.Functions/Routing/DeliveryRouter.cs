@@ -68,7 +68,7 @@ public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings se
         var triggered = snapshot.Labels!.Any(l => string.Equals(l, project.TriggerLabel, StringComparison.OrdinalIgnoreCase));
         if (triggered)
         {
-            var taskProject = new TaskProject(project.PlaneProjectId, project.Repo, project.WorkItemPrefix, project.AgentCommand, project.RequireCi);
+            var taskProject = new TaskProject(project.PlaneProjectId, project.Repo, project.WorkItemPrefix, project.AgentCommand, project.RequireCi, project.Mode);
             if (await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(taskProject, snapshot), "start", ct))
             {
                 logger.LogInformation("Started {InstanceId} from Plane delivery {DeliveryId}", instanceId, delivery.DeliveryId);

@@ -26,7 +26,27 @@ public static class TaskActivities
 
     /// <summary>Compares the instance with the forge → <see cref="Reconciled"/>.</summary>
     public const string ReconcileTask = "ReconcileTask";
+
+    /// <summary>Loads the project's pipeline definition and starts the role pipeline as a child → <see cref="RolePipelineStartedForTask"/>.</summary>
+    public const string StartRolePipeline = "StartRolePipeline";
+
+    /// <summary>Asks a failed role pipeline to resume (raises its retry event) → nothing.</summary>
+    public const string RetryRolePipeline = "RetryRolePipeline";
 }
+
+/// <summary>Input of <see cref="TaskActivities.StartRolePipeline"/>.</summary>
+/// <param name="Project">Project settings.</param>
+/// <param name="TaskKey"><c>PREFIX-N</c>.</param>
+/// <param name="Title">Title.</param>
+/// <param name="TaskSpec">TaskSpec Markdown.</param>
+/// <param name="WorkItemId">Tracker item.</param>
+/// <param name="IssueNumber">Forge issue the PR must close.</param>
+public sealed record StartRolePipelineInput(TaskProject Project, string TaskKey, string Title, string TaskSpec, string WorkItemId, int IssueNumber);
+
+/// <summary>Input of <see cref="TaskActivities.RetryRolePipeline"/>.</summary>
+/// <param name="ChildId">Role pipeline instance.</param>
+/// <param name="Round">Retry round (makes the event key unique).</param>
+public sealed record RetryRolePipelineInput(string ChildId, int Round);
 
 /// <summary>Input of <see cref="TaskActivities.PrepareTaskSpec"/>.</summary>
 /// <param name="Project">Project settings.</param>
@@ -37,8 +57,8 @@ public sealed record PrepareTaskSpecInput(TaskProject Project, WorkItemSnapshot 
 /// <param name="Repo"><c>owner/name</c>.</param>
 /// <param name="Title">Issue title, <c>[PREFIX-N] Title</c>.</param>
 /// <param name="TaskSpec">TaskSpec Markdown (the body).</param>
-/// <param name="AgentCommand">Last line of the body.</param>
-public sealed record EnsureGitHubIssueInput(string Repo, string Title, string TaskSpec, string AgentCommand);
+/// <param name="AgentCommand">Last line of the body; <c>null</c> when the orchestrator runs the agents itself (mode <c>run</c>).</param>
+public sealed record EnsureGitHubIssueInput(string Repo, string Title, string TaskSpec, string? AgentCommand);
 
 /// <summary>Input of <see cref="TaskActivities.EnsurePlaneComment"/>.</summary>
 /// <param name="ProjectId">Tracker project.</param>

@@ -26,6 +26,8 @@ namespace Orchestrator.Orchestrations.Tasks;
 [JsonDerivedType(typeof(RetryRequested), nameof(RetryRequested))]
 [JsonDerivedType(typeof(TaskActivityFailed), nameof(TaskActivityFailed))]
 [JsonDerivedType(typeof(TaskTimerFired), nameof(TaskTimerFired))]
+[JsonDerivedType(typeof(RolePipelineStartedForTask), nameof(RolePipelineStartedForTask))]
+[JsonDerivedType(typeof(RolePipelineFinished), nameof(RolePipelineFinished))]
 public abstract record TaskEvent;
 
 /// <summary>A tracker delivery for an item carrying the trigger label: starts the instance.</summary>
@@ -122,3 +124,15 @@ public sealed record TaskActivityFailed(string Activity, string Key, string Erro
 /// <param name="Name">Timer name.</param>
 /// <param name="Key">Timer key.</param>
 public sealed record TaskTimerFired(string Name, string Key) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.StartRolePipeline"/>: the child instance runs.</summary>
+/// <param name="ChildId">Role pipeline instance id.</param>
+/// <param name="Source">Where the pipeline definition came from (<c>.orchestrator/pipeline.yml</c> or <c>built-in default</c>).</param>
+public sealed record RolePipelineStartedForTask(string ChildId, string Source) : TaskEvent;
+
+/// <summary>The role pipeline instance finished (delivered by the engine).</summary>
+/// <param name="ChildId">Its instance id.</param>
+/// <param name="Status">Its final custom status (<c>DEPLOYED</c>, <c>FAILED</c>, <c>CANCELLED</c>).</param>
+/// <param name="Failed">Whether it failed.</param>
+/// <param name="Summary">Its last timeline line (the reason when failed).</param>
+public sealed record RolePipelineFinished(string ChildId, string Status, bool Failed, string? Summary) : TaskEvent;

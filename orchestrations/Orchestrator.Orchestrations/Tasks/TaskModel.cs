@@ -6,7 +6,18 @@ namespace Orchestrator.Orchestrations.Tasks;
 /// <param name="WorkItemPrefix">Prefix of task ids, e.g. <c>WEB</c> in <c>WEB-42</c>.</param>
 /// <param name="AgentCommand">Line appended to the forge issue, e.g. <c>/opencode implement</c>.</param>
 /// <param name="RequireCi">Whether a merged PR waits for green CI before <c>DEPLOYED</c>.</param>
-public sealed record TaskProject(string TrackerProjectId, string Repo, string WorkItemPrefix, string AgentCommand, bool RequireCi);
+/// <param name="Mode"><c>dispatch</c> (write the agent command into the issue; an agent in the forge's CI does the work) or <c>run</c> (the orchestrator runs the role pipeline's agents itself).</param>
+public sealed record TaskProject(string TrackerProjectId, string Repo, string WorkItemPrefix, string AgentCommand, bool RequireCi, string Mode = TaskProject.DispatchMode)
+{
+    /// <summary>Mode: the agent runs in the forge's CI.</summary>
+    public const string DispatchMode = "dispatch";
+
+    /// <summary>Mode: the orchestrator runs the agents.</summary>
+    public const string RunMode = "run";
+
+    /// <summary>Whether the orchestrator runs the agents.</summary>
+    public bool RunsAgents => string.Equals(Mode, RunMode, StringComparison.OrdinalIgnoreCase);
+}
 
 /// <summary>What a webhook (or the tracker API) told us about a tracker work item.</summary>
 /// <param name="WorkItemId">Work item UUID.</param>
@@ -34,6 +45,9 @@ public enum FailedStep
 
     /// <summary>CI on the merge commit failed or did not finish.</summary>
     Ci,
+
+    /// <summary>The role pipeline (server-run agents) failed; a retry resumes it.</summary>
+    Agents,
 }
 
 /// <summary>Aggregate CI result for one commit.</summary>
@@ -128,6 +142,9 @@ public sealed record TaskState
 
     /// <summary>When the task reached DEPLOYED.</summary>
     public DateTimeOffset? DeployedAt { get; init; }
+
+    /// <summary>The role pipeline instance (mode <c>run</c>), once started.</summary>
+    public string? RolePipelineId { get; init; }
 
     /// <summary>Non-fatal problems (e.g. a tracker comment that could not be posted).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];

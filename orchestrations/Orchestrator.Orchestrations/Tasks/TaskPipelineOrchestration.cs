@@ -13,7 +13,7 @@ public sealed record TaskPipelineSettings(TimeSpan CiPollInterval, TimeSpan CiTi
 /// The task pipeline: tracker item → TaskSpec → forge issue → PR → merge → CI → DEPLOYED, as a
 /// pure decider. See <c>orchestrations/README.md</c> for the state diagram.
 /// </summary>
-public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : IOrchestration<TaskState, TaskEvent>
+public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : IOrchestration<TaskState, TaskEvent>, IParentOrchestration<TaskEvent>
 {
     /// <summary>Name stored on instances.</summary>
     public const string OrchestrationName = "TaskPipeline";
@@ -33,6 +33,13 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
 
     /// <inheritdoc />
     public TaskEvent TimerFired(string name, string key) => new TaskTimerFired(name, key);
+
+    /// <inheritdoc />
+    public TaskEvent ChildFinished(string childId, string childOrchestration, string customStatus, RuntimeStatus runtimeStatus, string? summary) =>
+        new RolePipelineFinished(childId, customStatus, runtimeStatus == RuntimeStatus.Failed, summary);
+
+    /// <summary>Instance id of a task's role pipeline.</summary>
+    public static string RolePipelineIdFor(string taskInstanceId) => $"roles-{taskInstanceId}";
 
     /// <inheritdoc />
     public Decision<TaskState> Decide(TaskState? state, TaskEvent @event, DateTimeOffset now)
@@ -108,7 +115,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 return step
                     .Do(new ScheduleActivity(
                         TaskActivities.EnsureGitHubIssue,
-                        new EnsureGitHubIssueInput(s.Project.Repo, $"[{b.TaskKey}] {b.Title}", b.Markdown, s.Project.AgentCommand),
+                        new EnsureGitHubIssueInput(s.Project.Repo, $"[{b.TaskKey}] {b.Title}", b.Markdown, s.Project.RunsAgents ? null : s.Project.AgentCommand),
                         $"issue:{s.Round}",
                         RetryPolicy.ExternalApi))
                     .Say($"TaskSpec v{next.TaskSpecVersion} created for {b.TaskKey}");
@@ -127,6 +134,11 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             case IssueEnsured i when s.Status == TaskStatus.TASKSPEC_CREATED:
             {
                 step.State = s with { Status = TaskStatus.ISSUE_CREATED, IssueNumber = i.Number, IssueUrl = i.Url };
+                if (s.Project.RunsAgents)
+                {
+                    step.Do(StartRoles(step.State));
+                }
+
                 return step
                     .Key(CorrelationKeys.Issue(s.Project.Repo, i.Number))
                     .Do(PlaneComment(step.State, "issue-link",
@@ -230,6 +242,16 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             case TrackerCompleted t:
                 return step.Say($"Plane work item moved to '{t.StateName}'");
 
+            case RolePipelineStartedForTask r:
+                step.State = s with { RolePipelineId = r.ChildId };
+                return step.Say($"Role pipeline started ({r.Source})");
+
+            case RolePipelineFinished r when r.Failed && s.Status is TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED:
+                return Fail(step, FailedStep.Agents, $"Role pipeline {r.Status}: {r.Summary}", now);
+
+            case RolePipelineFinished r:
+                return step.Say($"Role pipeline finished: {r.Status}");
+
             case ReconcileRequested when IsLiveOnForge(s.Status) && !s.ReconcileInFlight && s.IssueNumber is { } issue:
                 step.State = s with { ReconcileInFlight = true, Reconciliations = s.Reconciliations + 1 };
                 return step.Do(new ScheduleActivity(
@@ -275,6 +297,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         {
             case TaskActivities.PrepareTaskSpec when s.Status == TaskStatus.RECEIVED:
                 return Fail(step, FailedStep.TaskSpec, reason, now);
+            case TaskActivities.StartRolePipeline when s.Status is TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED:
+                return Fail(step, FailedStep.Agents, reason, now);
             case TaskActivities.EnsureGitHubIssue when s.Status == TaskStatus.TASKSPEC_CREATED:
                 return Fail(step, FailedStep.Issue, reason, now)
                     .Do(PlaneComment(step.State, $"issue-failed:{s.Round}",
@@ -305,9 +329,22 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 return step
                     .Do(new ScheduleActivity(
                         TaskActivities.EnsureGitHubIssue,
-                        new EnsureGitHubIssueInput(s.Project.Repo, $"[{s.TaskKey}] {s.Title}", s.TaskSpec ?? "", s.Project.AgentCommand),
+                        new EnsureGitHubIssueInput(s.Project.Repo, $"[{s.TaskKey}] {s.Title}", s.TaskSpec ?? "", s.Project.RunsAgents ? null : s.Project.AgentCommand),
                         $"issue:{round}",
                         RetryPolicy.ExternalApi))
+                    .Say(summary);
+            case FailedStep.Agents:
+                step.State = s with
+                {
+                    Round = round,
+                    Status = s.PrNumber is null ? TaskStatus.ISSUE_CREATED : TaskStatus.PR_CREATED,
+                    FailedStep = null,
+                    FailureReason = null,
+                };
+                return step
+                    .Do(s.RolePipelineId is { } child
+                        ? new ScheduleActivity(TaskActivities.RetryRolePipeline, new RetryRolePipelineInput(child, round), $"roles-retry:{round}", RetryPolicy.ExternalApi)
+                        : StartRoles(step.State))
                     .Say(summary);
             default:
                 step.State = s with
@@ -386,6 +423,12 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 $"<p>Deployed: {string.Join(", ", links)}. Lead time {lead}.</p>"))
             .Say($"DEPLOYED (lead time {lead})");
     }
+
+    private static ScheduleActivity StartRoles(TaskState s) =>
+        new(TaskActivities.StartRolePipeline,
+            new StartRolePipelineInput(s.Project, s.TaskKey ?? s.WorkItemId, s.Title ?? "", s.TaskSpec ?? "", s.WorkItemId, s.IssueNumber ?? 0),
+            $"roles:{s.Round}",
+            RetryPolicy.ExternalApi);
 
     private static ScheduleActivity PrepareSpec(TaskState s) =>
         new(TaskActivities.PrepareTaskSpec, new PrepareTaskSpecInput(s.Project, s.Item), $"spec:{s.Round}", RetryPolicy.ExternalApi);

@@ -34,6 +34,26 @@ public sealed record ProjectSettings
     /// <summary>Whether a merged PR waits for green CI.</summary>
     [JsonPropertyName("require_ci")]
     public bool RequireCi { get; init; } = true;
+
+    /// <summary><c>dispatch</c> (default: the agent command goes into the issue) or <c>run</c> (the orchestrator runs the role pipeline's agents).</summary>
+    [JsonPropertyName("mode")]
+    public string Mode { get; init; } = "dispatch";
+
+    /// <summary>Default agent of the role pipeline (a name from <c>ORCH_AGENTS_JSON</c>) when <c>.orchestrator/pipeline.yml</c> names none.</summary>
+    [JsonPropertyName("agent")]
+    public string? Agent { get; init; }
+
+    /// <summary>Per-agent overrides for this project (project &gt; agent &gt; default): model, effort, extra_args, env, …</summary>
+    [JsonPropertyName("agents")]
+    public IReadOnlyDictionary<string, Agents.AgentSpec>? Agents { get; init; }
+
+    /// <summary>What all of this project's agent runs may cost, in USD; <c>null</c> = unlimited.</summary>
+    [JsonPropertyName("budget_usd")]
+    public decimal? BudgetUsd { get; init; }
+
+    /// <summary>Git URL agents clone and push (default: derived from <c>ORCH_GITHUB_API_URL</c>, e.g. <c>https://github.com/owner/name.git</c>).</summary>
+    [JsonPropertyName("git_url")]
+    public string? GitUrl { get; init; }
 }
 
 /// <summary>A setting is missing or invalid; the message names every offending setting.</summary>
@@ -97,6 +117,24 @@ public sealed record OrchestratorSettings
 
     /// <summary><c>ORCH_WEBHOOK_MAX_BYTES</c>: largest accepted webhook body (default 25 MiB, GitHub's cap).</summary>
     public long WebhookMaxBytes { get; init; } = 25 * 1024 * 1024;
+
+    /// <summary><c>ORCH_AGENTS_JSON</c>: the agents the role pipeline can run.</summary>
+    public Orchestrator.Shared.Agents.AgentCatalog Agents { get; init; } = Orchestrator.Shared.Agents.AgentCatalog.Parse(null);
+
+    /// <summary><c>ORCH_DATA_DIR</c>: git mirrors, worktrees, agent homes and run logs (default <c>$HOME/.local/share/orchestrator</c>).</summary>
+    public string DataDirectory { get; init; } = DefaultDataDirectory();
+
+    /// <summary><c>ORCH_MAX_AGENT_RUNS</c>: agent runs at once across all hosts (default 2).</summary>
+    public int MaxAgentRuns { get; init; } = 2;
+
+    /// <summary><c>ORCH_MAX_AGENT_RUNS_PER_PROJECT</c> (default 1).</summary>
+    public int MaxAgentRunsPerProject { get; init; } = 1;
+
+    /// <summary><c>ORCH_GIT_AUTHOR_NAME</c> / <c>ORCH_GIT_AUTHOR_EMAIL</c>: author of the commits made for agents.</summary>
+    public (string Name, string Email) GitAuthor { get; init; } = ("Orchestrator", "orchestrator@localhost");
+
+    private static string DefaultDataDirectory() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? home : Path.GetTempPath(), ".local", "share", "orchestrator");
 
     /// <summary>The project whose Plane project id is <paramref name="planeProjectId"/>, or <c>null</c>.</summary>
     public ProjectSettings? ProjectFor(string? planeProjectId) =>
@@ -190,7 +228,30 @@ public sealed record OrchestratorSettings
             LeaseDuration = Duration("LEASE_DURATION", TimeSpan.FromSeconds(60)),
             QueuePollInterval = Duration("QUEUE_POLL_INTERVAL", TimeSpan.FromSeconds(1)),
             WebhookMaxBytes = Number("WEBHOOK_MAX_BYTES", 25 * 1024 * 1024, 1024),
+            DataDirectory = Get("DATA_DIR") ?? DefaultDataDirectory(),
+            MaxAgentRuns = (int)Number("MAX_AGENT_RUNS", 2, 1),
+            MaxAgentRunsPerProject = (int)Number("MAX_AGENT_RUNS_PER_PROJECT", 1, 1),
+            GitAuthor = (Get("GIT_AUTHOR_NAME") ?? "Orchestrator", Get("GIT_AUTHOR_EMAIL") ?? "orchestrator@localhost"),
         };
+
+        try
+        {
+            settings = settings with { Agents = Orchestrator.Shared.Agents.AgentCatalog.Parse(Get("AGENTS_JSON")) };
+        }
+        catch (SettingsException ex)
+        {
+            errors.Add(ex.Message.Replace("Invalid configuration:\n  - ", "", StringComparison.Ordinal));
+        }
+
+        foreach (var p in settings.Projects.Where(p => p.Mode is not ("dispatch" or "run")))
+        {
+            errors.Add($"ORCH_PROJECTS_JSON: project {p.PlaneProjectId} has mode '{p.Mode}'; use dispatch or run");
+        }
+
+        foreach (var p in settings.Projects.Where(p => p.Mode == "run" && p.Agent is not null && !settings.Agents.Names.Contains(p.Agent, StringComparer.OrdinalIgnoreCase)))
+        {
+            errors.Add($"ORCH_PROJECTS_JSON: project {p.PlaneProjectId} uses agent '{p.Agent}', which ORCH_AGENTS_JSON does not define");
+        }
 
         if (settings.DatabaseUrl.Length > 0)
         {

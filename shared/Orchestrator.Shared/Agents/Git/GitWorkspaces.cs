@@ -252,6 +252,23 @@ public sealed class GitWorkspaces
     }
 
     /// <summary>
+    /// A file's text at <paramref name="revision"/> in the repository's mirror (<c>git show rev:path</c>),
+    /// or <c>null</c> when it does not exist there. Commits pushed from worktrees are in the mirror.
+    /// </summary>
+    public async Task<string?> ReadFileAsync(string repoFullName, string revision, string path, CancellationToken cancellationToken)
+    {
+        var result = await GitCli.RunAsync(MirrorPath(repoFullName), ["show", $"{revision}:{path.TrimStart('/')}"], null, check: false, cancellationToken).ConfigureAwait(false);
+        return result.ExitCode == 0 ? result.Stdout : null;
+    }
+
+    /// <summary>Paths of the files under <paramref name="directory"/> at <paramref name="revision"/> (<c>git ls-tree -r --name-only</c>).</summary>
+    public async Task<IReadOnlyList<string>> ListFilesAsync(string repoFullName, string revision, string directory, CancellationToken cancellationToken)
+    {
+        var result = await GitCli.RunAsync(MirrorPath(repoFullName), ["ls-tree", "-r", "--name-only", revision, "--", directory.TrimStart('/')], null, check: false, cancellationToken).ConfigureAwait(false);
+        return result.ExitCode == 0 ? result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
+    }
+
+    /// <summary>
     /// Removes the worktree (<c>git worktree remove --force --force</c>, then deletes what is left and
     /// runs <c>git worktree prune</c>). The local branch stays in the mirror (it holds unpushed commits if
     /// the push failed); the next round resets it. Does nothing for a worktree or mirror already gone.

@@ -1,0 +1,339 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Npgsql;
+using Orchestrator.Orchestrations.Pipelines;
+using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Agents;
+using Orchestrator.Shared.Agents.Git;
+using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.GitHub;
+using Orchestrator.Shared.Pipelines;
+using Orchestrator.Shared.Plane;
+
+namespace Orchestrator.Functions.Activities;
+
+/// <summary>What the role-pipeline activities need about the task and its project.</summary>
+public sealed class RolePipelineContext(NpgsqlDataSource dataSource, OrchestratorSettings settings)
+{
+    /// <summary>The settings.</summary>
+    public OrchestratorSettings Settings => settings;
+
+    /// <summary>Git URL of a project's repository: <c>git_url</c>, else derived from the GitHub API URL.</summary>
+    public string RemoteUrl(ProjectSettings? project, string repo)
+    {
+        if (project?.GitUrl is { Length: > 0 } url)
+        {
+            return url;
+        }
+
+        var api = settings.GitHubApiUrl;
+        var host = api.Host == "api.github.com" ? "github.com" : api.Authority;
+        return $"{api.Scheme}://{host}/{repo}.git";
+    }
+
+    /// <summary>The token for HTTPS remotes (never for local paths).</summary>
+    public string? Token(string remoteUrl) => remoteUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? settings.GitHubToken : null;
+
+    /// <summary>The task pipeline state behind a role pipeline instance (<c>roles-&lt;task&gt;</c>).</summary>
+    /// <exception cref="PermanentActivityException">The task instance does not exist.</exception>
+    public async Task<TaskState> TaskOfAsync(string rolePipelineId, CancellationToken cancellationToken)
+    {
+        var taskId = rolePipelineId.StartsWith("roles-", StringComparison.Ordinal) ? rolePipelineId["roles-".Length..] : rolePipelineId;
+        await using var command = dataSource.CreateCommand("SELECT state::text FROM instances WHERE id = @id");
+        command.Parameters.AddWithValue("id", taskId);
+        var json = await command.ExecuteScalarAsync(cancellationToken) as string
+            ?? throw new PermanentActivityException($"Task instance {taskId} of role pipeline {rolePipelineId} does not exist.");
+        return JsonSerializer.Deserialize<TaskState>(json, EngineJson.Options)!;
+    }
+
+    /// <summary>What a project may still spend (its budget minus every recorded run's cost), or <c>null</c> when unlimited.</summary>
+    public async Task<decimal?> ProjectRemainingAsync(ProjectSettings? project, CancellationToken cancellationToken)
+    {
+        if (project?.BudgetUsd is not { } budget)
+        {
+            return null;
+        }
+
+        await using var command = dataSource.CreateCommand("SELECT COALESCE(sum(cost_usd), 0) FROM agent_runs WHERE project = @p");
+        command.Parameters.AddWithValue("p", project.PlaneProjectId);
+        var spent = (decimal)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return Math.Max(0, budget - spent);
+    }
+}
+
+/// <summary>Loads the project's pipeline (<c>.orchestrator/pipeline.yml</c> on the default branch, else the built-in default) and starts the role pipeline as a child of the task.</summary>
+public sealed class StartRolePipelineActivity(DurableEngine engine, GitWorkspaces git, RolePipelineContext context) : Activity<StartRolePipelineInput>
+{
+    /// <inheritdoc />
+    public override string Name => TaskActivities.StartRolePipeline;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, StartRolePipelineInput input, CancellationToken cancellationToken)
+    {
+        var taskId = activity.InstanceId ?? throw new PermanentActivityException("StartRolePipeline needs an instance.");
+        var project = context.Settings.ProjectFor(input.Project.TrackerProjectId);
+        var remote = context.RemoteUrl(project, input.Project.Repo);
+        await git.EnsureMirrorAsync(input.Project.Repo, remote, context.Token(remote), cancellationToken);
+        var yaml = await git.ReadFileAsync(input.Project.Repo, "refs/remotes/origin/HEAD", PipelineDefinitionLoader.RepositoryPath, cancellationToken);
+        var loaded = PipelineDefinitionLoader.LoadOrDefault(yaml, context.Settings.Agents.Names);
+        if (loaded.Definition is null)
+        {
+            throw new PermanentActivityException($"{PipelineDefinitionLoader.RepositoryPath} is invalid: {string.Join("; ", loaded.Errors)}");
+        }
+
+        // No pipeline.yml: the built-in stages, run by the project's agent (or the only configured one).
+        var agent = project?.Agent ?? (context.Settings.Agents.Names.Count == 1 ? context.Settings.Agents.Names.First() : null);
+        var definition = yaml is null && agent is not null ? PipelineDefinition.WithAgent(agent) : loaded.Definition;
+        if (project?.BudgetUsd is { } budget)
+        {
+            definition = definition with { ProjectBudgetUsd = budget };
+        }
+        var childId = TaskPipelineOrchestration.RolePipelineIdFor(taskId);
+        var task = new PipelineTask(childId, input.TaskKey, input.Title, input.TaskSpec, input.Project.Repo, input.Project.TrackerProjectId, input.WorkItemId,
+            GitWorkspaces.BranchName(input.TaskKey, input.Title));
+        await engine.StartAsync(RolePipelineOrchestration.OrchestrationName, childId,
+            new RolePipelineStarted(definition, task, await context.ProjectRemainingAsync(project, cancellationToken)), "start", taskId, cancellationToken);
+        return new RolePipelineStartedForTask(childId, yaml is null ? "built-in default" : PipelineDefinitionLoader.RepositoryPath);
+    }
+}
+
+/// <summary>Raises the retry event on a failed role pipeline.</summary>
+public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipelineContext context) : Activity<RetryRolePipelineInput>
+{
+    /// <inheritdoc />
+    public override string Name => TaskActivities.RetryRolePipeline;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, RetryRolePipelineInput input, CancellationToken cancellationToken)
+    {
+        var task = await context.TaskOfAsync(input.ChildId, cancellationToken);
+        var remaining = await context.ProjectRemainingAsync(context.Settings.ProjectFor(task.Project.TrackerProjectId), cancellationToken);
+        await engine.RaiseEventAsync(input.ChildId, new PipelineRetryRequested(remaining), $"retry:{input.Round}", cancellationToken);
+        return null;
+    }
+}
+
+/// <summary>
+/// Runs one stage's agent: worktree on the task branch (continuing earlier rounds), the composed prompt,
+/// the agent through <see cref="IAgentRunner"/>, then commit what it left, push, and ensure the PR with
+/// <c>Fixes #N</c> and the TaskSpec. Nothing changed → a failed stage ("no empty PRs"). Transient agent
+/// failures are thrown for the engine to retry (honouring <c>Retry-After</c>).
+/// </summary>
+public sealed class RunStageAgentActivity(
+    IAgentRunner runner,
+    GitWorkspaces git,
+    IGitHubClient github,
+    RolePipelineContext context,
+    ILogger<RunStageAgentActivity> logger) : Activity<RunStageAgentInput>
+{
+    /// <inheritdoc />
+    public override string Name => RolePipelineActivities.RunStageAgent;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, RunStageAgentInput input, CancellationToken cancellationToken)
+    {
+        var task = await context.TaskOfAsync(input.InstanceId, cancellationToken);
+        var project = context.Settings.ProjectFor(task.Project.TrackerProjectId);
+        var warnings = new List<string>();
+        AgentSettings agent;
+        try
+        {
+            agent = context.Settings.Agents.Resolve(input.Agent, project?.Agents?.GetValueOrDefault(input.Agent), Environment.GetEnvironmentVariable, warnings);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            return Failed(input, ex.Message);
+        }
+
+        foreach (var warning in warnings)
+        {
+            logger.LogWarning("{Warning}", warning);
+        }
+
+        var remote = context.RemoteUrl(project, input.Repo);
+        var token = context.Token(remote);
+        var worktree = await git.CreateWorktreeAsync(input.Repo, remote, token, input.Branch, null, cancellationToken);
+        try
+        {
+            var roleOverride = File.Exists(Path.Combine(worktree.Path, input.PromptPath)) ? await File.ReadAllTextAsync(Path.Combine(worktree.Path, input.PromptPath), cancellationToken) : null;
+            var prompt = RolePrompts.Compose(input, roleOverride);
+            var result = await runner.RunAsync(new AgentRunSpec(input.InstanceId, task.Project.TrackerProjectId, input.Stage, Math.Max(1, input.Round), agent, prompt, worktree.Path), cancellationToken);
+            if (result.IsError)
+            {
+                if (result.Failure == AgentFailureKind.Transient)
+                {
+                    throw new RetryableActivityException($"agent '{agent.Name}' failed transiently: {result.FailureReason}", result.RetryAfter);
+                }
+
+                return Failed(input, result.FailureReason ?? "the agent failed", result);
+            }
+
+            var commit = await git.CommitAllAsync(worktree, $"{input.TaskKey}: {input.Stage} (round {Math.Max(1, input.Round)})\n\n{Short(result.FinalMessage)}", cancellationToken);
+            if (!commit.HasChanges)
+            {
+                return Failed(input, $"agent '{agent.Name}' finished the {input.Stage} stage without changing anything (no empty PRs)", result);
+            }
+
+            await git.PushAsync(worktree, remote, token, cancellationToken);
+            var repo = RepoRef.Parse(input.Repo);
+            var pr = await github.FindPullRequestByHeadAsync(repo, input.Branch, cancellationToken);
+            if (pr is null || pr.State != "open")
+            {
+                pr = await github.CreatePullRequestAsync(repo, input.Branch, worktree.BaseBranch, $"[{input.TaskKey}] {input.Title}",
+                    $"Fixes #{task.IssueNumber}\n\n{input.TaskSpec}", cancellationToken);
+            }
+
+            return new StageRunCompleted(input.Execution, input.Stage, true, null, result.TokensIn, result.TokensOut, result.CostUsd, result.Duration,
+                input.Branch, commit.HeadSha, pr.Number, pr.HtmlUrl, Short(result.FinalMessage));
+        }
+        finally
+        {
+            await git.RemoveWorktreeAsync(worktree);
+        }
+    }
+
+    private static StageRunCompleted Failed(RunStageAgentInput input, string reason, AgentRunResult? result = null) =>
+        new(input.Execution, input.Stage, false, reason, result?.TokensIn, result?.TokensOut, result?.CostUsd, result?.Duration ?? TimeSpan.Zero,
+            null, null, null, null, Short(result?.FinalMessage));
+
+    private static string? Short(string? text) => text is null ? null : text.Length <= 500 ? text : text[..500] + "…";
+}
+
+/// <summary>Reads a stage's artifacts at the run's head commit and evaluates its gate from YAML front matter only.</summary>
+public sealed class CheckStageGateActivity(GitWorkspaces git, RolePipelineContext context) : Activity<CheckStageGateInput>
+{
+    /// <inheritdoc />
+    public override string Name => RolePipelineActivities.CheckStageGate;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, CheckStageGateInput input, CancellationToken cancellationToken)
+    {
+        var task = await context.TaskOfAsync(activity.InstanceId ?? "", cancellationToken);
+        var project = context.Settings.ProjectFor(task.Project.TrackerProjectId);
+        var remote = context.RemoteUrl(project, input.Repo);
+        await git.EnsureMirrorAsync(input.Repo, remote, context.Token(remote), cancellationToken);
+        var revision = input.HeadSha ?? $"refs/remotes/origin/{input.Branch}";
+        var missing = new List<string>();
+        var links = new List<ArtifactLink>();
+        var web = task.IssueUrl is { } issueUrl ? issueUrl[..issueUrl.LastIndexOf("/issues/", StringComparison.Ordinal)] : null;
+        foreach (var artifact in input.Artifacts)
+        {
+            var present = artifact.EndsWith('/')
+                ? (await git.ListFilesAsync(input.Repo, revision, artifact, cancellationToken)).Count > 0
+                : await git.ReadFileAsync(input.Repo, revision, artifact, cancellationToken) is not null;
+            if (present)
+            {
+                links.Add(new ArtifactLink(artifact, web is null ? artifact : $"{web}/blob/{input.Branch}/{artifact.TrimEnd('/')}"));
+            }
+            else
+            {
+                missing.Add(artifact);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            return new GateChecked(input.Execution, input.Stage, GateOutcome.Failed, null, $"missing: {string.Join(", ", missing)}", null, links);
+        }
+
+        if (input.VerdictArtifact is null)
+        {
+            return new GateChecked(input.Execution, input.Stage, GateOutcome.Passed, null, "artifacts present", null, links);
+        }
+
+        var text = await git.ReadFileAsync(input.Repo, revision, input.VerdictArtifact, cancellationToken);
+        var frontMatter = FrontMatter.Read(text);
+        var verdict = Gates.Evaluate(input.Gate, frontMatter);
+        return new GateChecked(input.Execution, input.Stage, verdict.Outcome, verdict.Verdict, verdict.Reason, frontMatter.Body, links);
+    }
+}
+
+/// <summary>Aggregate CI of the branch head (every check suite and workflow run).</summary>
+public sealed class CheckStageCiActivity(IGitHubClient github) : Activity<CheckStageCiInput>
+{
+    /// <inheritdoc />
+    public override string Name => RolePipelineActivities.CheckStageCi;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, CheckStageCiInput input, CancellationToken cancellationToken)
+    {
+        var sha = input.Sha ?? throw new PermanentActivityException("CheckStageCi needs the run's head commit.");
+        var ci = await CheckCiActivity.CheckAsync(github, RepoRef.Parse(input.Repo), sha, cancellationToken);
+        return new StageCiChecked(input.Execution, sha, ci.Outcome, ci.Detail, ci.Url);
+    }
+}
+
+/// <summary>Posts a stage status comment once (Plane <c>external_id</c> = instance + key).</summary>
+public sealed class PostStageCommentActivity(IPlaneClient plane) : Activity<PostStageCommentInput>
+{
+    /// <inheritdoc />
+    public override string Name => RolePipelineActivities.PostStageComment;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, PostStageCommentInput input, CancellationToken cancellationToken) =>
+        new PipelineCommentPosted(input.Key, await PlaneComments.EnsureAsync(plane, input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+}
+
+/// <summary>Posts the escalation comment once.</summary>
+public sealed class PostEscalationCommentActivity(IPlaneClient plane) : Activity<PostEscalationCommentInput>
+{
+    /// <inheritdoc />
+    public override string Name => RolePipelineActivities.PostEscalationComment;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, PostEscalationCommentInput input, CancellationToken cancellationToken) =>
+        new PipelineCommentPosted(input.Key, await PlaneComments.EnsureAsync(plane, input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+}
+
+/// <summary>
+/// The human approval gate: the work item's state name against the configured approved / rejected
+/// names; on reject the latest comment that is not ours becomes the reason.
+/// </summary>
+public sealed partial class CheckApprovalActivity(IPlaneClient plane) : Activity<CheckApprovalInput>
+{
+    /// <inheritdoc />
+    public override string Name => RolePipelineActivities.CheckApproval;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, CheckApprovalInput input, CancellationToken cancellationToken)
+    {
+        var item = await plane.GetWorkItemAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
+        var state = item.State?.Name;
+        if (string.Equals(state, input.ApprovedState, StringComparison.OrdinalIgnoreCase))
+        {
+            return new ApprovalChanged(ApprovalDecision.Approved, null);
+        }
+
+        if (!string.Equals(state, input.RejectedState, StringComparison.OrdinalIgnoreCase))
+        {
+            return new ApprovalChanged(ApprovalDecision.Pending, null);
+        }
+
+        var comments = await plane.ListCommentsAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
+        var latest = comments.FirstOrDefault(c => c.ExternalSource is null);
+        var reason = latest is null ? "rejected without a comment" : WebUtility.HtmlDecode(Tags().Replace(latest.CommentHtml, " ")).Trim();
+        return new ApprovalChanged(ApprovalDecision.Rejected, reason);
+    }
+
+    [GeneratedRegex("<[^>]+>")]
+    private static partial Regex Tags();
+}
+
+/// <summary>Plane comments found again by <c>external_id</c>.</summary>
+public static class PlaneComments
+{
+    /// <summary>Creates the comment unless one with <paramref name="externalId"/> exists; returns whether it was created.</summary>
+    public static async Task<bool> EnsureAsync(IPlaneClient plane, string projectId, string workItemId, string externalId, string html, CancellationToken cancellationToken)
+    {
+        var comments = await plane.ListCommentsAsync(projectId, workItemId, cancellationToken);
+        if (comments.Any(c => c.ExternalId == externalId))
+        {
+            return false;
+        }
+
+        await plane.CreateCommentAsync(projectId, workItemId, html, externalId, cancellationToken);
+        return true;
+    }
+}
