@@ -110,7 +110,7 @@ public static class OrchestratorApp
         services.AddSingleton<IActivity, ReconcileSweepActivity>();
 
         // Server-run agents and the role pipeline (issue #3).
-        services.AddSingleton<AgentAdapters>();
+        services.AddSingleton(_ => new AgentAdapters());
         services.AddSingleton(_ => new AgentProcessRunner());
         services.AddSingleton(sp => new AgentRunner(
             sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using System.Text.Json;
+using Orchestrator.Tests.Integration.Agents;
+using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
+
+namespace Orchestrator.Tests.Integration.EndToEnd;
+
+/// <summary>
+/// Mode <c>run</c> end to end: the orchestrator runs a scripted role agent (a real process) stage by
+/// stage in git worktrees of a real bare repository, behind the quality gates, opens the PR on the
+/// GitHub simulator, and the first issue's PR → merge → CI path takes it to DEPLOYED.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class RolePipelineTests
+{
+    private static string Git(string cwd, params string[] args)
+    {
+        var psi = new ProcessStartInfo("git") { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["GIT_AUTHOR_NAME"] = psi.Environment["GIT_COMMITTER_NAME"] = "Test";
+        psi.Environment["GIT_AUTHOR_EMAIL"] = psi.Environment["GIT_COMMITTER_EMAIL"] = "test@example.com";
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"git {string.Join(' ', args)}: {error}");
+        return output.Trim();
+    }
+
+    /// <summary>A bare "remote" with one commit on main holding the pipeline definition.</summary>
+    private static string CreateRemote(TempDirectory dir)
+    {
+        var remote = dir.Sub("remote.git");
+        var seed = dir.Sub("seed");
+        Git(dir.Path, "init", "--quiet", "--bare", "--initial-branch=main", remote);
+        Git(dir.Path, "init", "--quiet", "--initial-branch=main", seed);
+        Directory.CreateDirectory(Path.Combine(seed, ".orchestrator"));
+        File.WriteAllText(Path.Combine(seed, ".orchestrator", "pipeline.yml"), """
+            version: 1
+            default_agent: fake
+            max_developer_rounds: 3
+            ci: { poll_interval: 1s, timeout: 2m }
+            stages: [analysis, architecture, development, review, testing, deploy]
+            """);
+        File.WriteAllText(Path.Combine(seed, "README.md"), "# webshop\n");
+        Git(seed, "add", "-A");
+        Git(seed, "commit", "--quiet", "-m", "initial");
+        Git(seed, "push", "--quiet", remote, "main");
+        return remote;
+    }
+
+    [Fact]
+    public async Task Stages_run_behind_gates_with_a_rollback_and_the_merged_PR_deploys()
+    {
+        using var dir = new TempDirectory();
+        var remote = CreateRemote(dir);
+        var prompts = dir.Sub("prompts");
+        Directory.CreateDirectory(prompts);
+        var agent = Path.Combine(AppContext.BaseDirectory, "Fixtures", "agents", "fake-role-agent.sh");
+        File.SetUnixFileMode(agent, File.GetUnixFileMode(agent) | UnixFileMode.UserExecute);
+
+        await using var h = await Harness.StartAsync(s =>
+        {
+            s["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
+            {
+                new { plane_project_id = "", repo = Harness.Repo, work_item_prefix = "WEB", mode = "run", agent = "fake", git_url = remote, budget_usd = 10m },
+            }).Replace("\"plane_project_id\":\"\"", "\"plane_project_id\":\"__PROJECT__\"", StringComparison.Ordinal);
+            s["AGENTS_JSON"] = JsonSerializer.Serialize(new[]
+            {
+                new { name = "fake", kind = "generic", binary = agent, prompt_delivery = "file", env = new Dictionary<string, string> { ["FAKE_PROMPT_DIR"] = prompts, ["FAKE_REJECT_ONCE"] = "1" }, timeout = "1m", stall_timeout = "30s" },
+            });
+            s["DATA_DIR"] = dir.Sub("data");
+        }, startHost: false);
+        h.Settings["PROJECTS_JSON"] = h.Settings["PROJECTS_JSON"]!.Replace("__PROJECT__", h.ProjectId, StringComparison.Ordinal);
+        await h.StartHostAsync();
+
+        var (id, item) = await h.CreateTaskAsync();
+        await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+        var issue = Assert.Single(h.GitHub.Issues(Harness.Repo));
+        Assert.DoesNotContain("/opencode implement", issue.Body, StringComparison.Ordinal); // we run the agents ourselves
+
+        // Drive CI for every head the pipeline waits on, until the role pipeline is done.
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(90);
+        var completed = new HashSet<string>();
+        string? status = null;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            var task = await h.GetTaskAsync(id);
+            status = task?.Agents?.Status;
+            if (status is "DEPLOYED" or "FAILED")
+            {
+                break;
+            }
+
+            if (task?.Agents?.Phase == "WaitingCi")
+            {
+                var head = Git(dir.Path, "--git-dir", remote, "rev-parse", "refs/heads/" + Git(dir.Path, "--git-dir", remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/orch/"));
+                if (completed.Add(head))
+                {
+                    await h.GitHub.CompleteCiAsync(Harness.Repo, head, "success", deliver: false);
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        var detail = (await h.GetTaskAsync(id))!;
+        var work = await h.Db.ScalarAsync<string>("SELECT string_agg(name || ' ' || status || ' ' || attempt || ' ' || coalesce(last_error, ''), E'\\n' ORDER BY id) FROM work_items WHERE kind = 'activity'");
+        Assert.True(status == "DEPLOYED", $"role pipeline ended {status}: {detail.Agents?.FailureReason}\n{string.Join("\n", detail.Timeline.Select(t => t.Summary))}\n{work}");
+        Assert.Equal("PR_CREATED", detail.Status);
+        Assert.Equal(2, detail.Agents!.Round);
+        Assert.Equal(8, detail.Agents.Runs.Count); // analysis, architecture, dev, review (rejected), dev, review, testing, deploy
+
+        // The second developer prompt carries the reviewer's full findings and the round history.
+        var devPrompts = Directory.GetFiles(prompts, "*-development.md").Order().ToArray();
+        Assert.Equal(2, devPrompts.Length);
+        var second = await File.ReadAllTextAsync(devPrompts[1]);
+        Assert.Contains("The health endpoint must return JSON, not plain text.", second, StringComparison.Ordinal);
+        Assert.Contains("Add a test for the 200 answer.", second, StringComparison.Ordinal);
+        Assert.Contains("Round 1", second, StringComparison.Ordinal);
+
+        // One branch, one PR, every artifact on the branch; one status comment per finished stage.
+        var branch = Git(dir.Path, "--git-dir", remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/orch/");
+        Assert.StartsWith("orch/WEB-", branch, StringComparison.Ordinal);
+        var files = Git(dir.Path, "--git-dir", remote, "ls-tree", "-r", "--name-only", branch).Split('\n');
+        foreach (var artifact in new[] { "01-brd.md", "02-trz.md", "03-acceptance-criteria.md", "04-test-plan.yaml", "12-review.md", "13-test-report.md", "14-deploy-log.md" })
+        {
+            Assert.Contains($"docs/work-items/WEB-{item.SequenceId}/{artifact}", files);
+        }
+
+        Assert.Contains("src/feature-round-2.txt", files);
+        var pr = Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+        Assert.Contains($"Fixes #{issue.Number}", pr.Body, StringComparison.Ordinal);
+        await h.QuiesceAsync();
+        Assert.True(h.Plane.Comments(item.Id).Count >= 8, string.Join("\n", h.Plane.Comments(item.Id).Select(c => c.CommentHtml)));
+
+        // The first issue's path takes over: merge → CI on the merge commit → DEPLOYED.
+        var sha = await h.GitHub.MergePullRequestAsync(Harness.Repo, pr.Number);
+        await h.WaitForStatusAsync(id, TaskStatus.WAITING_CI);
+        await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
+        await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
+        h.AssertNoUnexpectedRequests();
+    }
+}
