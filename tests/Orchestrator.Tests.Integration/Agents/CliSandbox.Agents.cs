@@ -137,9 +137,14 @@ public sealed partial class CliSandbox
     /// <summary>
     /// Codex: <c>codex exec --json PROMPT</c> with <c>$CODEX_HOME/config.toml</c> selecting a provider at
     /// <paramref name="openAiBaseUrl"/> with <c>wire_api = "responses"</c>, the key in <see cref="ApiKeyVariable"/>,
-    /// approvals never, the workspace-write sandbox, retries set to 0, analytics and the update check off.
+    /// approvals never, the workspace-write sandbox, retries set to 0, analytics and the update check off, and
+    /// the features that reach the internet switched off (<c>plugins</c>: a <c>git ls-remote</c> of
+    /// github.com/openai/plugins plus api.github.com / chatgpt.com fallbacks at start-up; <c>remote_plugin</c>;
+    /// <c>apps</c>). <paramref name="unboundedConnectionRetries"/> is the <c>unbounded_connection_retries</c>
+    /// feature (on by default): on, a refused connection is retried forever whatever the retry settings; off,
+    /// the turn fails at once.
     /// </summary>
-    public CliCommand CodexCommand(string openAiBaseUrl, string apiKey, string prompt, string model = "scripted-model")
+    public CliCommand CodexCommand(string openAiBaseUrl, string apiKey, string prompt, string model = "scripted-model", bool unboundedConnectionRetries = true)
     {
         var codexHome = Path.Combine(HomeDirectory, ".codex");
         var config = $"""
@@ -156,6 +161,7 @@ public sealed partial class CliSandbox
             plugins = false
             remote_plugin = false
             apps = false
+            unbounded_connection_retries = {(unboundedConnectionRetries ? "true" : "false")}
 
             [model_providers.scripted]
             name = "Scripted local model"

@@ -273,6 +273,20 @@ public sealed class RealCliCodexTests
             && e.GetProperty("message").GetString()!.StartsWith("Reconnecting...", StringComparison.Ordinal));
         Assert.DoesNotContain(events, e => e.GetProperty("type").GetString() is "turn.failed" or "turn.completed");
     }
+
+    [Fact]
+    public async Task Without_unbounded_connection_retries_a_refused_connection_fails_the_turn_at_once()
+    {
+        using var sandbox = await CliSandbox.CreateAsync();
+
+        var run = await sandbox.RunAsync(
+            sandbox.CodexCommand($"http://127.0.0.1:{RealCli.ClosedPort()}/v1", ScriptedModelServer.DefaultApiKey, RealCli.Prompt, unboundedConnectionRetries: false),
+            RealCli.Timeout);
+
+        Assert.True(run.ExitCode == 1 && !run.KilledByTimeout, run.Describe());
+        var failed = Assert.Single(RealCli.ParseLines(run.Stdout, run.Describe()), e => e.GetProperty("type").GetString() == "turn.failed");
+        Assert.Contains("Connection failed", failed.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
 }
 
 /// <summary>What the real-CLI tests share.</summary>
