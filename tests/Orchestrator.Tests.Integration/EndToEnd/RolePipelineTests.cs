@@ -54,31 +54,36 @@ public sealed class RolePipelineTests
         return remote;
     }
 
-    [Fact]
-    public async Task Stages_run_behind_gates_with_a_rollback_and_the_merged_PR_deploys()
+    private static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(TempDirectory dir, decimal budgetUsd)
     {
-        using var dir = new TempDirectory();
         var remote = CreateRemote(dir);
         var prompts = dir.Sub("prompts");
         Directory.CreateDirectory(prompts);
         var agent = Path.Combine(AppContext.BaseDirectory, "Fixtures", "agents", "fake-role-agent.sh");
         File.SetUnixFileMode(agent, File.GetUnixFileMode(agent) | UnixFileMode.UserExecute);
 
-        await using var h = await Harness.StartAsync(s =>
+        var h = await Harness.StartAsync(s =>
         {
-            s["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
-            {
-                new { plane_project_id = "", repo = Harness.Repo, work_item_prefix = "WEB", mode = "run", agent = "fake", git_url = remote, budget_usd = 10m },
-            }).Replace("\"plane_project_id\":\"\"", "\"plane_project_id\":\"__PROJECT__\"", StringComparison.Ordinal);
             s["AGENTS_JSON"] = JsonSerializer.Serialize(new[]
             {
                 new { name = "fake", kind = "generic", binary = agent, prompt_delivery = "file", env = new Dictionary<string, string> { ["FAKE_PROMPT_DIR"] = prompts, ["FAKE_REJECT_ONCE"] = "1" }, timeout = "1m", stall_timeout = "30s" },
             });
             s["DATA_DIR"] = dir.Sub("data");
         }, startHost: false);
-        h.Settings["PROJECTS_JSON"] = h.Settings["PROJECTS_JSON"]!.Replace("__PROJECT__", h.ProjectId, StringComparison.Ordinal);
+        h.Settings["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
+        {
+            new { plane_project_id = h.ProjectId, repo = Harness.Repo, work_item_prefix = "WEB", mode = "run", agent = "fake", git_url = remote, budget_usd = budgetUsd },
+        });
         await h.StartHostAsync();
+        return (h, remote, prompts);
+    }
 
+    [Fact]
+    public async Task Stages_run_behind_gates_with_a_rollback_and_the_merged_PR_deploys()
+    {
+        using var dir = new TempDirectory();
+        var (harness, remote, prompts) = await StartAsync(dir, budgetUsd: 10m);
+        await using var h = harness;
         var (id, item) = await h.CreateTaskAsync();
         await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
         var issue = Assert.Single(h.GitHub.Issues(Harness.Repo));
@@ -144,6 +149,25 @@ public sealed class RolePipelineTests
         await h.WaitForStatusAsync(id, TaskStatus.WAITING_CI);
         await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
         await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
+        h.AssertNoUnexpectedRequests();
+    }
+
+    [Fact]
+    public async Task A_spent_project_budget_fails_the_task_before_any_agent_runs()
+    {
+        using var dir = new TempDirectory();
+        var (harness, _, prompts) = await StartAsync(dir, budgetUsd: 0m);
+        await using var h = harness;
+
+        var (id, item) = await h.CreateTaskAsync();
+        var task = await h.WaitForStatusAsync(id, TaskStatus.FAILED);
+
+        Assert.Equal("Agents", task.FailedStep);
+        Assert.Contains("budget exceeded", task.FailureReason, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(prompts));
+        Assert.Equal(0L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM agent_runs"));
+        await h.QuiesceAsync();
+        Assert.Contains(h.Plane.Comments(item.Id), c => c.CommentHtml.Contains("budget exceeded", StringComparison.OrdinalIgnoreCase));
         h.AssertNoUnexpectedRequests();
     }
 }
