@@ -24,7 +24,7 @@ public sealed class CodexAdapterTests
         var invocation = _adapter.Build(Codex, Request());
 
         Assert.Equal("codex", invocation.FileName);
-        Assert.Equal(["exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "--", "Write hello.txt"], invocation.Arguments);
+        Assert.Equal(["exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "--disable", "plugins", "--disable", "remote_plugin", "--disable", "apps", "--disable", "unbounded_connection_retries", "--", "Write hello.txt"], invocation.Arguments);
         Assert.Equal(new Dictionary<string, string> { ["CODEX_HOME"] = "/home/run/.codex" }, invocation.Environment);
         Assert.Equal(CodexAdapter.EmptyConfig, invocation.Files[".codex/config.toml"]);
         Assert.Empty(invocation.Warnings);
@@ -35,7 +35,7 @@ public sealed class CodexAdapterTests
     {
         var invocation = _adapter.Build(WithFixtureConfig, Request());
 
-        Assert.Equal(["exec", "--json", "--skip-git-repo-check", "--", "Write hello.txt"], invocation.Arguments);
+        Assert.Equal(["exec", "--json", "--skip-git-repo-check", "--disable", "plugins", "--disable", "remote_plugin", "--disable", "apps", "--disable", "unbounded_connection_retries", "--", "Write hello.txt"], invocation.Arguments);
         Assert.Equal(Read("codex", "config.toml"), invocation.Files[".codex/config.toml"]);
         Assert.Equal("/home/run/.codex", invocation.Environment["CODEX_HOME"]);
     }
@@ -52,7 +52,7 @@ public sealed class CodexAdapterTests
 
         var invocation = _adapter.Build(Codex with { ExtraArgs = extra }, Request());
 
-        Assert.Equal(["exec", "--json", "--skip-git-repo-check", .. extra, "--", "Write hello.txt"], invocation.Arguments);
+        Assert.Equal(["exec", "--json", "--skip-git-repo-check", "--disable", "plugins", "--disable", "remote_plugin", "--disable", "apps", "--disable", "unbounded_connection_retries", .. extra, "--", "Write hello.txt"], invocation.Arguments);
     }
 
     [Fact]
@@ -64,7 +64,8 @@ public sealed class CodexAdapterTests
 
         Assert.Equal("/opt/codex", invocation.FileName);
         Assert.Equal(
-            ["exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-m", "gpt-5-codex",
+            ["exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write",
+             "--disable", "plugins", "--disable", "remote_plugin", "--disable", "apps", "--disable", "unbounded_connection_retries", "-m", "gpt-5-codex",
              "-c", "model_reasoning_effort=\"minimal\"", "--ephemeral", "--", "Write hello.txt"],
             invocation.Arguments);
         Assert.Empty(invocation.Warnings);
@@ -94,6 +95,30 @@ public sealed class CodexAdapterTests
             Assert.DoesNotContain(invocation.Arguments, a => a.StartsWith("model_reasoning_effort", StringComparison.Ordinal));
             Assert.Contains("minimal|low|medium|high|xhigh", Assert.Single(invocation.Warnings));
         }
+    }
+
+    [Fact]
+    public void Build_disables_the_features_that_go_online_and_the_endless_connection_retry()
+    {
+        // Every run, whatever the ConfigFile says: --disable F is -c features.F=false and wins over config.toml.
+        foreach (var settings in new[] { Codex, WithFixtureConfig })
+        {
+            var invocation = _adapter.Build(settings, Request());
+
+            var disabled = invocation.Arguments.Zip(invocation.Arguments.Skip(1)).Where(p => p.First == "--disable").Select(p => p.Second);
+            Assert.Equal(["plugins", "remote_plugin", "apps", "unbounded_connection_retries"], disabled);
+        }
+    }
+
+    [Fact]
+    public void Every_disabled_feature_is_a_feature_of_the_captured_codex()
+    {
+        // `codex features list` of 0.169.0: name, stage, default. All four are stable and on by default.
+        var features = Read("help", "codex-features-list.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToDictionary(f => f[0], f => (Stage: f[1], Default: f[^1]));
+
+        Assert.All(CodexAdapter.DisabledFeatures, feature => Assert.Equal(("stable", "true"), features[feature]));
     }
 
     [Fact]

@@ -20,9 +20,11 @@ public sealed class OpenCodeAdapterTests
         Assert.Equal("opencode", invocation.FileName);
         Assert.Equal(["run", "--pure", "--format", "json", "--", "Write", "hello.txt"], invocation.Arguments);
         Assert.Equal(
-            new Dictionary<string, string> { ["OPENCODE_DISABLE_MODELS_FETCH"] = "1", ["OPENCODE_DISABLE_AUTOUPDATE"] = "1" },
+            new Dictionary<string, string> { ["OPENCODE_DISABLE_MODELS_FETCH"] = "1", ["OPENCODE_DISABLE_AUTOUPDATE"] = "1", ["OPENCODE_DISABLE_LSP_DOWNLOAD"] = "1" },
             invocation.Environment);
-        Assert.Empty(invocation.Files);
+        Assert.Equal(
+            [".config/opencode/node_modules/.keep", ".config/opencode/package-lock.json", ".config/opencode/package.json"],
+            invocation.Files.Keys.Order(StringComparer.Ordinal));
         Assert.Empty(invocation.Warnings);
     }
 
@@ -35,6 +37,26 @@ public sealed class OpenCodeAdapterTests
         Assert.Equal("/home/run/.config/opencode/opencode.json", invocation.Environment["OPENCODE_CONFIG"]);
         Assert.Equal("1", invocation.Environment["OPENCODE_DISABLE_MODELS_FETCH"]);
         Assert.Equal("1", invocation.Environment["OPENCODE_DISABLE_AUTOUPDATE"]);
+    }
+
+    [Fact]
+    public void Build_seeds_the_config_directory_so_OpenCode_does_not_install_its_plugin_package_from_npm()
+    {
+        // OpenCode skips the install when node_modules/ exists and the lock's root lists every dependency of
+        // package.json plus @opencode-ai/plugin; the empty .keep file makes the runner create node_modules/.
+        foreach (var settings in new[] { OpenCode, WithFixtureConfig })
+        {
+            var files = _adapter.Build(settings, Request()).Files;
+
+            Assert.Equal("", files[".config/opencode/node_modules/.keep"]);
+            using var package = System.Text.Json.JsonDocument.Parse(files[".config/opencode/package.json"]);
+            using var lockFile = System.Text.Json.JsonDocument.Parse(files[".config/opencode/package-lock.json"]);
+            var dependencies = package.RootElement.GetProperty("dependencies");
+            var locked = lockFile.RootElement.GetProperty("packages").GetProperty("").GetProperty("dependencies");
+            Assert.Equal("1.18.33", dependencies.GetProperty("@opencode-ai/plugin").GetString());
+            Assert.Equal(dependencies.ToString(), locked.ToString());
+            Assert.Equal(3, lockFile.RootElement.GetProperty("lockfileVersion").GetInt32());
+        }
     }
 
     [Fact]

@@ -8,8 +8,17 @@ namespace Orchestrator.Shared.Agents.Adapters;
 /// the <c>codex exec --help</c> of 0.169.0.
 /// </summary>
 /// <remarks>
-/// <para>Command line: <c>codex exec --json --skip-git-repo-check [--sandbox workspace-write] [-m M]
+/// <para>Command line: <c>codex exec --json --skip-git-repo-check [--sandbox workspace-write] --disable plugins
+/// --disable remote_plugin --disable apps --disable unbounded_connection_retries [-m M]
 /// [-c model_reasoning_effort="E"] [ExtraArgs…] -- &lt;prompt&gt;</c>.</para>
+/// <para><c>--disable F</c> is <c>-c features.F=false</c> (exec's help) and wins over the ConfigFile. Verified with
+/// 0.169.0 under strace: with <c>plugins</c>, <c>remote_plugin</c> and <c>apps</c> on (the defaults) Codex runs
+/// <c>git ls-remote https://github.com/openai/plugins.git</c> and resolves github.com, api.github.com and
+/// chatgpt.com at start-up; with them off it connects to nothing but the model provider. With
+/// <c>unbounded_connection_retries</c> on (the default) a refused connection is retried forever ("Reconnecting...
+/// waiting for network") whatever the provider's retry settings; off, the turn fails at once with
+/// "Connection failed: error sending request", which is classified transient — so a model endpoint that is down
+/// ends the run in seconds instead of at the wall-clock or stall timeout (which remain the backstop).</para>
 /// <para><c>--skip-git-repo-check</c>: the run directory is a git worktree already, and a plain directory must not
 /// fail the run. <c>--sandbox workspace-write</c> lets the agent write in its working directory (exec's default
 /// sandbox is read-only); it is added only when neither the ConfigFile (<c>sandbox_mode</c>) nor ExtraArgs choose a
@@ -34,6 +43,12 @@ public sealed partial class CodexAdapter : IAgentAdapter
     /// <summary>What <see cref="ConfigPath"/> holds when the agent has no ConfigFile: TOML with nothing set.</summary>
     public const string EmptyConfig = "# Written by the orchestrator: the agent has no ConfigFile, so Codex's defaults apply.\n";
 
+    /// <summary>
+    /// Features switched off with <c>--disable</c> on every run (see the class remarks): the three that reach
+    /// github.com / chatgpt.com at start-up, and the endless retry of a refused connection.
+    /// </summary>
+    public static IReadOnlyList<string> DisabledFeatures { get; } = ["plugins", "remote_plugin", "apps", "unbounded_connection_retries"];
+
     /// <inheritdoc />
     public AgentKind Kind => AgentKind.Codex;
 
@@ -55,6 +70,11 @@ public sealed partial class CodexAdapter : IAgentAdapter
         if (!ChoosesSandbox(settings))
         {
             args.AddRange(["--sandbox", "workspace-write"]);
+        }
+
+        foreach (var feature in DisabledFeatures)
+        {
+            args.AddRange(["--disable", feature]);
         }
 
         if (AdapterSupport.Trimmed(settings.Model) is { } model)

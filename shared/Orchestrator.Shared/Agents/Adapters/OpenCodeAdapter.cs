@@ -20,7 +20,16 @@ namespace Orchestrator.Shared.Agents.Adapters;
 /// pair is then quoted. <c>--</c> keeps words starting with <c>-</c> from being read as options.</para>
 /// <para>Environment: <c>OPENCODE_DISABLE_MODELS_FETCH=1</c>, <c>OPENCODE_DISABLE_AUTOUPDATE=1</c>, and with a
 /// <see cref="AgentSettings.ConfigFile"/> (written to <c>~/.config/opencode/opencode.json</c>) <c>OPENCODE_CONFIG</c>
-/// = its absolute path (https://opencode.ai/docs/config/).</para>
+/// = its absolute path (https://opencode.ai/docs/config/). <c>OPENCODE_DISABLE_LSP_DOWNLOAD=1</c>: no language server
+/// is fetched from the internet when the agent edits a file.</para>
+/// <para>Offline config directory: at every start OpenCode 1.18 installs <c>@opencode-ai/plugin</c> from
+/// registry.npmjs.org into its config directory (<c>$XDG_CONFIG_HOME/opencode</c>), in the background, even with
+/// <c>--pure</c>. Its installer skips a directory whose <c>node_modules/</c> exists and whose
+/// <c>package-lock.json</c> root lists every dependency of <c>package.json</c> plus <c>@opencode-ai/plugin</c>
+/// (checked by name; verified with 1.18.33 under strace: no DNS query, no connection but the model's). So every run
+/// gets <see cref="PackageJsonPath"/>, <see cref="PackageLockPath"/> and an empty <c>node_modules/</c> (made by
+/// writing <see cref="NodeModulesPlaceholderPath"/>, an empty file). Nothing loads the plugin package unless a
+/// plugin or custom tool is configured.</para>
 /// <para>Effort maps to <c>--variant</c> ("provider-specific reasoning effort, e.g., high, max, minimal"); the model
 /// must look like <c>provider/model</c>. Output: JSON lines <c>step_start</c>, <c>tool_use</c>, <c>text</c>,
 /// <c>step_finish</c> (<c>part.tokens</c>, <c>part.cost</c>), <c>error</c>.</para>
@@ -32,6 +41,28 @@ public sealed partial class OpenCodeAdapter : IAgentAdapter
 
     /// <summary>Where <see cref="AgentSettings.ConfigFile"/> is written, relative to the run's home directory.</summary>
     public const string ConfigPath = ".config/opencode/opencode.json";
+
+    /// <summary>Pre-written <c>package.json</c> of the config directory, relative to the run's home directory (see the class remarks).</summary>
+    public const string PackageJsonPath = ".config/opencode/package.json";
+
+    /// <summary>Pre-written <c>package-lock.json</c> of the config directory, relative to the run's home directory.</summary>
+    public const string PackageLockPath = ".config/opencode/package-lock.json";
+
+    /// <summary>An empty file whose writing creates the empty <c>node_modules/</c> of the config directory.</summary>
+    public const string NodeModulesPlaceholderPath = ".config/opencode/node_modules/.keep";
+
+    /// <summary>The package OpenCode would otherwise install into its config directory.</summary>
+    public const string PluginPackage = "@opencode-ai/plugin";
+
+    /// <summary>The version listed for <see cref="PluginPackage"/>: the OpenCode version this was verified with.</summary>
+    public const string PluginPackageVersion = "1.18.33";
+
+    /// <summary>Content of <see cref="PackageJsonPath"/>.</summary>
+    public const string PackageJson = "{ \"dependencies\": { \"" + PluginPackage + "\": \"" + PluginPackageVersion + "\" } }\n";
+
+    /// <summary>Content of <see cref="PackageLockPath"/>: its root package lists the same dependency.</summary>
+    public const string PackageLock =
+        "{ \"lockfileVersion\": 3, \"packages\": { \"\": { \"dependencies\": { \"" + PluginPackage + "\": \"" + PluginPackageVersion + "\" } } } }\n";
 
     /// <inheritdoc />
     public AgentKind Kind => AgentKind.OpenCode;
@@ -77,8 +108,14 @@ public sealed partial class OpenCodeAdapter : IAgentAdapter
         {
             ["OPENCODE_DISABLE_MODELS_FETCH"] = "1",
             ["OPENCODE_DISABLE_AUTOUPDATE"] = "1",
+            ["OPENCODE_DISABLE_LSP_DOWNLOAD"] = "1",
         };
-        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        var files = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [PackageJsonPath] = PackageJson,
+            [PackageLockPath] = PackageLock,
+            [NodeModulesPlaceholderPath] = "",
+        };
         if (settings.ConfigFile is not null)
         {
             files[ConfigPath] = settings.ConfigFile;
