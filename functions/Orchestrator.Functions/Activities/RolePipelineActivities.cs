@@ -313,12 +313,26 @@ public sealed partial class CheckApprovalActivity(IPlaneClient plane) : Activity
 
         var comments = await plane.ListCommentsAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
         var latest = comments.FirstOrDefault(c => c.ExternalSource is null);
-        var reason = latest is null ? "rejected without a comment" : WebUtility.HtmlDecode(Tags().Replace(latest.CommentHtml, " ")).Trim();
+        var reason = latest is null ? "rejected without a comment" : PlainText(latest.CommentHtml);
         return new ApprovalChanged(ApprovalDecision.Rejected, reason);
     }
 
+    /// <summary>Comment HTML as one line of text: block tags become spaces, inline tags vanish, whitespace collapses.</summary>
+    public static string PlainText(string html)
+    {
+        var text = BlockTags().Replace(html, " ");
+        text = Tags().Replace(text, "");
+        return Spaces().Replace(WebUtility.HtmlDecode(text), " ").Trim();
+    }
+
+    [GeneratedRegex("</?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td)\\b[^>]*>", RegexOptions.IgnoreCase)]
+    private static partial Regex BlockTags();
+
     [GeneratedRegex("<[^>]+>")]
     private static partial Regex Tags();
+
+    [GeneratedRegex("\\s+")]
+    private static partial Regex Spaces();
 }
 
 /// <summary>Plane comments found again by <c>external_id</c>.</summary>

@@ -157,6 +157,22 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         return project.Project;
     }
 
+    /// <summary>Adds a custom state (e.g. <c>Approved</c> in the <c>started</c> group), as a Plane admin would.</summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="name">State name.</param>
+    /// <param name="group">State group: backlog, unstarted, started, completed or cancelled.</param>
+    /// <returns>The new state.</returns>
+    public SimState AddState(string projectId, string name, string group)
+    {
+        lock (_gate)
+        {
+            var project = Project(projectId);
+            var state = new SimState(NewId(), name, "#888888", group, project.States.Max(x => x.Sequence) + 1000, false);
+            project.States.Add(state);
+            return state;
+        }
+    }
+
     /// <summary>The project's states, ordered by <c>sequence</c> as the API lists them.</summary>
     /// <param name="projectId">Project UUID.</param>
     /// <exception cref="KeyNotFoundException">Unknown project.</exception>
