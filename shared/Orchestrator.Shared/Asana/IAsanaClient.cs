@@ -1,0 +1,42 @@
+namespace Orchestrator.Shared.Asana;
+
+/// <summary>
+/// The Asana REST calls the orchestrator makes (API 1.0, https://developers.asana.com/reference/rest-api-reference,
+/// authenticated with <c>Authorization: Bearer</c>; bodies wrapped in <c>{"data": …}</c>).
+/// Every method throws <see cref="Platform.PlatformApiException"/> on a non-2xx answer or a network failure.
+/// </summary>
+public interface IAsanaClient
+{
+    /// <summary><c>GET /tasks/{task_gid}?opt_fields=…</c> (<see cref="AsanaClient.TaskOptFields"/>).</summary>
+    Task<AsanaTask> GetTaskAsync(string taskGid, CancellationToken cancellationToken);
+
+    /// <summary><c>PUT /tasks/{task_gid}</c> with <c>{"data":{"completed":true}}</c>.</summary>
+    Task CompleteTaskAsync(string taskGid, CancellationToken cancellationToken);
+
+    /// <summary><c>PUT /tasks/{task_gid}</c> with <c>{"data":{"completed":false}}</c>.</summary>
+    Task ReopenTaskAsync(string taskGid, CancellationToken cancellationToken);
+
+    /// <summary><c>POST /tasks/{task_gid}/stories</c> with <c>{"data":{"text": …}}</c>.</summary>
+    Task<AsanaStory> AddCommentAsync(string taskGid, string text, CancellationToken cancellationToken);
+
+    /// <summary><c>POST /tasks/{task_gid}/stories</c> with <c>{"data":{"html_text": "&lt;body&gt;…&lt;/body&gt;"}}</c>.</summary>
+    Task<AsanaStory> AddHtmlCommentAsync(string taskGid, string htmlText, CancellationToken cancellationToken);
+
+    /// <summary>Every story of a task (<c>GET /tasks/{task_gid}/stories</c>, every page), oldest first.</summary>
+    Task<IReadOnlyList<AsanaStory>> ListStoriesAsync(string taskGid, CancellationToken cancellationToken);
+
+    /// <summary>Finds a comment containing <c>marker</c>, else adds <c>htmlText</c> (which must contain it).</summary>
+    Task<AsanaStory> EnsureCommentAsync(string taskGid, string marker, string htmlText, CancellationToken cancellationToken);
+
+    /// <summary><c>POST /webhooks</c> with <c>resource</c>, <c>target</c> and optional <c>filters</c>; returns after Asana's handshake.</summary>
+    Task<AsanaCreatedWebhook> CreateWebhookAsync(string resourceGid, Uri target, IReadOnlyList<AsanaWebhookFilter>? filters, CancellationToken cancellationToken);
+
+    /// <summary>Every webhook of the token's app in a workspace (<c>GET /webhooks?workspace=…[&amp;resource=…]</c>, every page).</summary>
+    Task<IReadOnlyList<AsanaWebhook>> ListWebhooksAsync(string workspaceGid, string? resourceGid, CancellationToken cancellationToken);
+
+    /// <summary><c>DELETE /webhooks/{webhook_gid}</c>.</summary>
+    Task DeleteWebhookAsync(string webhookGid, CancellationToken cancellationToken);
+
+    /// <summary>Tasks of a project modified since a time (<c>GET /tasks?project=…&amp;modified_since=…</c>, every page).</summary>
+    Task<IReadOnlyList<AsanaTask>> ListProjectTasksModifiedSinceAsync(string projectGid, DateTimeOffset modifiedSince, CancellationToken cancellationToken);
+}
