@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.GitHub;
@@ -74,6 +75,11 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     /// </param>
     /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
     /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL, or the token is empty.</exception>
+    /// <remarks>
+    /// The constructor dependency injection uses (<c>AddHttpClient&lt;IGitHubClient, GitHubClient&gt;</c>), so the
+    /// token-source constructor does not make activation ambiguous.
+    /// </remarks>
+    [ActivatorUtilitiesConstructor]
     public GitHubClient(HttpClient httpClient, GitHubClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
         : this(httpClient, settings?.ApiBaseUrl!, StaticSource(settings), timeProvider, rateLimiter)
     {

@@ -140,6 +140,13 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         }
 
         _webhookClient.Dispose();
+        lock (_gate)
+        {
+            foreach (var (key, _) in _apps.Values)
+            {
+                key.Dispose();
+            }
+        }
     }
 
     /// <summary>Creates an empty repository (idempotent); requests for any other repository answer 404.</summary>
