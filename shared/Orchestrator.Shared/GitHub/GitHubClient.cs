@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.GitHub;
@@ -14,7 +15,8 @@ namespace Orchestrator.Shared.GitHub;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every request carries <c>Authorization: Bearer &lt;token&gt;</c>, <c>Accept: application/vnd.github+json</c>,
+/// Every request carries <c>Authorization: Bearer &lt;token&gt;</c> (the token comes from an
+/// <see cref="IGitHubTokenSource"/>: a static token or a GitHub App installation token), <c>Accept: application/vnd.github+json</c>,
 /// <c>X-GitHub-Api-Version: 2022-11-28</c> and <c>User-Agent: orchestrator</c> (GitHub rejects requests
 /// without a user agent). Lists follow the <c>Link: &lt;…&gt;; rel="next"</c> header
 /// (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api) with
@@ -36,8 +38,15 @@ namespace Orchestrator.Shared.GitHub;
 /// permanent failure. Cancelling the <see cref="CancellationToken"/> throws
 /// <see cref="OperationCanceledException"/>, not <see cref="PlatformApiException"/>. Nothing is logged.
 /// </para>
+/// <para>
+/// Every request first awaits <see cref="RateLimiter.WaitAsync"/> under the token source's
+/// <see cref="IGitHubTokenSource.CredentialKey"/> and every response is passed to
+/// <see cref="RateLimiter.Observe"/>, so an exhausted budget, a <c>Retry-After</c> or a secondary rate limit
+/// holds back this client's next requests (and those of every other client sharing the limiter and the
+/// credential) until the time GitHub named. The exception of the limited request itself is still thrown.
+/// </para>
 /// </remarks>
-public sealed class GitHubClient : IGitHubClient
+public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 {
     private const string PlatformName = "GitHub";
     private const int MaxPerPage = 100;
@@ -49,8 +58,9 @@ public sealed class GitHubClient : IGitHubClient
 
     private readonly HttpClient _http;
     private readonly Uri _baseUrl;
-    private readonly string _token;
+    private readonly IGitHubTokenSource _tokens;
     private readonly TimeProvider _time;
+    private readonly RateLimiter _limiter;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">
@@ -59,11 +69,59 @@ public sealed class GitHubClient : IGitHubClient
     /// </param>
     /// <param name="settings">API root and token.</param>
     /// <param name="timeProvider">Clock used to turn <c>x-ratelimit-reset</c> into a wait; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <param name="rateLimiter">
+    /// Limiter consulted before every request; defaults to <see cref="RateLimiter.Shared"/> when the clock is the
+    /// system clock, else to a limiter of this client's own on <paramref name="timeProvider"/>.
+    /// </param>
     /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
     /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL, or the token is empty.</exception>
-    public GitHubClient(HttpClient httpClient, GitHubClientSettings settings, TimeProvider? timeProvider = null)
+    /// <remarks>
+    /// The constructor dependency injection uses (<c>AddHttpClient&lt;IGitHubClient, GitHubClient&gt;</c>), so the
+    /// token-source constructor does not make activation ambiguous.
+    /// </remarks>
+    [ActivatorUtilitiesConstructor]
+    public GitHubClient(HttpClient httpClient, GitHubClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
+        : this(httpClient, settings?.ApiBaseUrl!, StaticSource(settings), timeProvider, rateLimiter)
+    {
+    }
+
+    /// <summary>Creates the client with a token source, e.g. a <see cref="GitHubAppInstallationTokenSource"/>.</summary>
+    /// <param name="httpClient">Transport, as for the other constructor.</param>
+    /// <param name="apiBaseUrl">API root, as <see cref="GitHubClientSettings.ApiBaseUrl"/>.</param>
+    /// <param name="tokenSource">Supplies the bearer token of every request and the rate-limit key.</param>
+    /// <param name="timeProvider">Clock; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <param name="rateLimiter">Limiter; default as for the other constructor.</param>
+    /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
+    /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL.</exception>
+    public GitHubClient(HttpClient httpClient, Uri apiBaseUrl, IGitHubTokenSource tokenSource, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(tokenSource);
+        _http = httpClient;
+        _tokens = tokenSource;
+        _time = timeProvider ?? TimeProvider.System;
+        _limiter = rateLimiter ?? RateLimiter.For(_time);
+        _baseUrl = NormalizeBase(apiBaseUrl);
+    }
+
+    /// <summary>
+    /// "https://ghe.example/api/v3" + "repos/…" must give ".../api/v3/repos/…", which <see cref="Uri"/> only
+    /// does when the base ends with '/'. Query and fragment of the base are dropped.
+    /// </summary>
+    internal static Uri NormalizeBase(Uri apiBaseUrl)
+    {
+        ArgumentNullException.ThrowIfNull(apiBaseUrl);
+        if (!apiBaseUrl.IsAbsoluteUri || (apiBaseUrl.Scheme != Uri.UriSchemeHttps && apiBaseUrl.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new ArgumentException("The GitHub API base URL must be an absolute http(s) URL.", nameof(apiBaseUrl));
+        }
+
+        var root = apiBaseUrl.GetLeftPart(UriPartial.Path);
+        return new Uri(root.EndsWith('/') ? root : root + "/", UriKind.Absolute);
+    }
+
+    private static StaticGitHubTokenSource StaticSource(GitHubClientSettings? settings)
+    {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(settings.ApiBaseUrl);
         if (!settings.ApiBaseUrl.IsAbsoluteUri || (settings.ApiBaseUrl.Scheme != Uri.UriSchemeHttps && settings.ApiBaseUrl.Scheme != Uri.UriSchemeHttp))
@@ -76,14 +134,7 @@ public sealed class GitHubClient : IGitHubClient
             throw new ArgumentException("The GitHub token is empty.", nameof(settings));
         }
 
-        _http = httpClient;
-        _token = settings.Token;
-        _time = timeProvider ?? TimeProvider.System;
-
-        // "https://ghe.example/api/v3" + "repos/…" must give ".../api/v3/repos/…", which Uri only does when
-        // the base ends with '/'. Query and fragment of the base are dropped.
-        var root = settings.ApiBaseUrl.GetLeftPart(UriPartial.Path);
-        _baseUrl = new Uri(root.EndsWith('/') ? root : root + "/", UriKind.Absolute);
+        return new StaticGitHubTokenSource(settings.Token);
     }
 
     /// <inheritdoc />
@@ -276,7 +327,8 @@ public sealed class GitHubClient : IGitHubClient
         string relativePath,
         Func<JsonElement, IEnumerable<T>> readPage,
         int max,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<T, bool>? stopAt = null)
     {
         var operation = Operation(HttpMethod.Get, relativePath);
         var items = new List<T>();
@@ -290,7 +342,16 @@ public sealed class GitHubClient : IGitHubClient
             }
 
             var (_, nextLink, root) = await ExchangeAsync(HttpMethod.Get, next, null, operation, allow404: false, cancellationToken).ConfigureAwait(false);
-            items.AddRange(Read(root, page => readPage(page).ToList(), operation));
+            var pageItems = Read(root, page => readPage(page).ToList(), operation);
+            var stop = stopAt is null ? -1 : pageItems.FindIndex(item => stopAt(item));
+            if (stop >= 0)
+            {
+                // Lists are newest first: everything from here on is older than wanted.
+                items.AddRange(pageItems.GetRange(0, stop));
+                break;
+            }
+
+            items.AddRange(pageItems);
             next = nextLink is null ? null : ResolveNext(nextLink, operation);
         }
 
@@ -334,8 +395,11 @@ public sealed class GitHubClient : IGitHubClient
         bool allow404,
         CancellationToken cancellationToken)
     {
+        await _limiter.WaitAsync(_tokens.CredentialKey, cancellationToken).ConfigureAwait(false);
+        var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        string Redact(string text) => text.Replace(token, "***", StringComparison.Ordinal);
         using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
         request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
@@ -349,6 +413,7 @@ public sealed class GitHubClient : IGitHubClient
             // Default completion (ResponseContentRead) so HttpClient.Timeout also bounds reading the body.
             using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            _limiter.Observe(_tokens.CredentialKey, response, text);
             if (response.StatusCode == HttpStatusCode.NotFound && allow404)
             {
                 return (response.StatusCode, null, default);
@@ -356,10 +421,16 @@ public sealed class GitHubClient : IGitHubClient
 
             if (!response.IsSuccessStatusCode)
             {
-                throw ToException(response, text, operation);
+                throw ToException(response, text, operation, _time.GetUtcNow(), Redact);
             }
 
             var next = response.Headers.TryGetValues("Link", out var links) ? GitHubLinkHeader.Find(links, "next") : null;
+            if (string.IsNullOrWhiteSpace(text) && response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.NoContent)
+            {
+                // 202/204 may carry no body; readers of such answers ignore it.
+                return (response.StatusCode, next, default);
+            }
+
             try
             {
                 using var document = JsonDocument.Parse(text);
@@ -382,11 +453,11 @@ public sealed class GitHubClient : IGitHubClient
         }
     }
 
-    private PlatformApiException ToException(HttpResponseMessage response, string body, string operation)
+    /// <summary>Classifies a non-2xx answer (see the class remarks); shared with <see cref="GitHubAppInstallationTokenSource"/>.</summary>
+    internal static PlatformApiException ToException(HttpResponseMessage response, string body, string operation, DateTimeOffset now, Func<string, string> redact)
     {
         var status = response.StatusCode;
-        var message = Redact(ErrorMessage(body) ?? $"{(int)status} {response.ReasonPhrase}".Trim());
-        var now = _time.GetUtcNow();
+        var message = redact(ErrorMessage(body) ?? $"{(int)status} {response.ReasonPhrase}".Trim());
         var hasRetryAfter = response.Headers.NonValidated.Contains("Retry-After");
         var rateLimitExhausted = Header(response, "x-ratelimit-remaining") == "0";
         var secondaryRateLimit = message.Contains("rate limit", StringComparison.OrdinalIgnoreCase);
@@ -473,8 +544,6 @@ public sealed class GitHubClient : IGitHubClient
         var what = Get("message") ?? Get("code") ?? "";
         return where.Length == 0 ? what : $"{where}: {what}";
     }
-
-    private string Redact(string text) => text.Replace(_token, "***", StringComparison.Ordinal);
 
     private static IEnumerable<JsonElement> ReadArray(JsonElement page)
     {

@@ -38,7 +38,7 @@ namespace Orchestrator.Simulators.GitHub;
 /// A missing issue or PR number answers 404 without being recorded, since asking is legitimate.
 /// </para>
 /// </remarks>
-public sealed class GitHubSimulator : IAsyncDisposable
+public sealed partial class GitHubSimulator : IAsyncDisposable
 {
     private const string ApiVersion = "2022-11-28";
     private const int DefaultPerPage = 30;
@@ -54,7 +54,7 @@ public sealed class GitHubSimulator : IAsyncDisposable
     private readonly List<SimDeliveryAttempt> _attempts = [];
     private readonly HttpClient _webhookClient = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly GitHubPayloads _payloads;
-    private readonly TimeProvider _time = TimeProvider.System;
+    private TimeProvider _time = TimeProvider.System;
     private long _nextId = 1_000_000;
     private long _updateSequence;
     private int _runNumber;
@@ -125,7 +125,7 @@ public sealed class GitHubSimulator : IAsyncDisposable
         simulator._host = await SimulatorHost.StartAsync(
             "github",
             (app, host) => simulator.Map(app, host),
-            context => IsAuthorized(context, token) ? null : StatusCodes.Status401Unauthorized,
+            context => simulator.Authorize(context, token),
             port,
             cancellationToken).ConfigureAwait(false);
         return simulator;
@@ -140,6 +140,13 @@ public sealed class GitHubSimulator : IAsyncDisposable
         }
 
         _webhookClient.Dispose();
+        lock (_gate)
+        {
+            foreach (var (key, _) in _apps.Values)
+            {
+                key.Dispose();
+            }
+        }
     }
 
     /// <summary>Creates an empty repository (idempotent); requests for any other repository answer 404.</summary>
@@ -547,6 +554,7 @@ public sealed class GitHubSimulator : IAsyncDisposable
         lock (_gate)
         {
             _attempts.Add(attempt);
+            RecordHookDelivery(attempt);
         }
 
         return attempt;
@@ -565,6 +573,9 @@ public sealed class GitHubSimulator : IAsyncDisposable
         MapRepo(app, host, "GET", "pulls/{number:int}", GetPullAsync);
         MapRepo(app, host, "GET", "commits/{sha}/check-suites", ListCheckSuitesAsync);
         MapRepo(app, host, "GET", "actions/runs", ListRunsAsync);
+        MapRepo(app, host, "GET", "hooks/{hookId:long}/deliveries", ListHookDeliveriesAsync);
+        MapRepo(app, host, "POST", "hooks/{hookId:long}/deliveries/{deliveryId:long}/attempts", RedeliverAsync);
+        MapApp(app, host);
     }
 
     private void MapRepo(IEndpointRouteBuilder app, SimulatorHost host, string method, string suffix, Func<Call, Task> handler)
@@ -601,6 +612,11 @@ public sealed class GitHubSimulator : IAsyncDisposable
         {
             host.RecordUnexpected($"{describe}: X-GitHub-Api-Version is '{version}', expected {ApiVersion}");
             await ErrorAsync(context, StatusCodes.Status400BadRequest, $"Invalid API version '{version}'. Supported versions: {ApiVersion}", "https://docs.github.com/rest/about-the-rest-api/api-versions").ConfigureAwait(false);
+            return;
+        }
+
+        if (!await AdmitAsync(context, host).ConfigureAwait(false))
+        {
             return;
         }
 
@@ -1137,11 +1153,6 @@ public sealed class GitHubSimulator : IAsyncDisposable
         response.Headers["X-GitHub-Api-Version-Selected"] = ApiVersion;
         response.Headers["X-GitHub-Media-Type"] = "github.v3; format=json";
         response.Headers["X-GitHub-Request-Id"] = Guid.NewGuid().ToString("N")[..16].ToUpperInvariant();
-        response.Headers["X-RateLimit-Limit"] = "5000";
-        response.Headers["X-RateLimit-Remaining"] = "4999";
-        response.Headers["X-RateLimit-Reset"] = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        response.Headers["X-RateLimit-Used"] = "1";
-        response.Headers["X-RateLimit-Resource"] = "core";
         if (link is not null)
         {
             response.Headers.Link = link;
