@@ -24,9 +24,18 @@ internal static class BenchDatabase
     public static string NewSchemaName(string purpose) => $"bench_{purpose}_{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>The Npgsql connection string for <paramref name="databaseUrl"/> with <paramref name="schema"/> as search path.</summary>
-    public static string ConnectionString(string databaseUrl, string schema, int? maxPoolSize = null)
+    public static string ConnectionString(string databaseUrl, string schema, int? maxPoolSize = null, string? extraSettings = null)
     {
-        var builder = new NpgsqlConnectionStringBuilder(Database.ToConnectionString(databaseUrl)) { SearchPath = schema };
+        var builder = new NpgsqlConnectionStringBuilder(Database.ToConnectionString(databaseUrl));
+        if (extraSettings is not null)
+        {
+            foreach (var (key, value) in new NpgsqlConnectionStringBuilder(extraSettings))
+            {
+                builder[key] = value;
+            }
+        }
+
+        builder.SearchPath = schema;
         if (maxPoolSize is { } max)
         {
             builder.MaxPoolSize = max;

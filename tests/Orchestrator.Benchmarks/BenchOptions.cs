@@ -16,6 +16,9 @@ internal sealed record BenchOptions
           --worker-concurrency N     ORCH_WORKER_CONCURRENCY of the webhook host (default 4).
           --engine-concurrency N     WorkerConcurrency of the engine figure (default 8, the product default).
           --engine-activities K      No-op activities per engine instance, run as a chain (default 4).
+          --npgsql "K=V;K=V"         Extra Npgsql connection-string settings for the host and the engine
+                                     (e.g. "Max Auto Prepare=32;SSL Mode=Disable"), to try configuration changes.
+          --only webhooks|engine     Run one part only (for investigation; the table then shows that part).
           --help                     This text.
         """;
 
@@ -30,6 +33,16 @@ internal sealed record BenchOptions
     public int EngineConcurrency { get; init; } = 8;
 
     public int EngineActivities { get; init; } = 4;
+
+    /// <summary>Extra Npgsql connection-string settings applied to every pool the benchmark measures.</summary>
+    public string? NpgsqlSettings { get; init; }
+
+    /// <summary><c>null</c> for everything, else <c>webhooks</c> or <c>engine</c>.</summary>
+    public string? Only { get; init; }
+
+    public bool RunsWebhooks => Only is null or "webhooks";
+
+    public bool RunsEngine => Only is null or "engine";
 
     public IReadOnlyList<int> Rates { get; } = [100, 500];
 
@@ -53,6 +66,8 @@ internal sealed record BenchOptions
         error = null;
         var url = Environment.GetEnvironmentVariable("ORCH_TEST_DATABASE_URL") is { Length: > 0 } env ? env : DefaultDatabaseUrl;
         var quick = false;
+        string? only = null;
+        string? npgsql = null;
         int senders = 48, hostWorkers = 4, engineWorkers = 8, activities = 4;
         for (var i = 0; i < args.Length; i++)
         {
@@ -88,6 +103,12 @@ internal sealed record BenchOptions
                     case "--engine-activities":
                         activities = Number(1, 50);
                         break;
+                    case "--npgsql":
+                        npgsql = Next();
+                        break;
+                    case "--only":
+                        only = Next() is "webhooks" or "engine" ? args[i] : throw new FormatException($"--only takes webhooks or engine, got '{args[i]}'");
+                        break;
                     case "--help" or "-h":
                         return null;
                     default:
@@ -105,6 +126,8 @@ internal sealed record BenchOptions
         {
             DatabaseUrl = url,
             Quick = quick,
+            Only = only,
+            NpgsqlSettings = npgsql,
             Senders = senders,
             HostWorkerConcurrency = hostWorkers,
             EngineConcurrency = engineWorkers,

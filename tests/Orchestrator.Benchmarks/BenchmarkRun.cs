@@ -19,15 +19,22 @@ internal static class BenchmarkRun
 
         output.WriteLine(FormattableString.Invariant($"Orchestrator benchmarks ({(options.Quick ? "--quick" : "full")} run), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
         MachineFacts facts;
-        WebhookFigures webhooks;
-        EngineFigures engine;
+        WebhookFigures? webhooks = null;
+        EngineFigures? engine = null;
         try
         {
             facts = await BenchDatabase.ReadFactsAsync(options.DatabaseUrl, commits: 200, cancellationToken);
             output.WriteLine(Report.Machine(facts));
             output.WriteLine();
-            webhooks = await WebhookBenchmark.RunAsync(options, Progress, cancellationToken);
-            engine = await EngineBenchmark.RunAsync(options, options.EngineConcurrency, Progress, cancellationToken);
+            if (options.RunsWebhooks)
+            {
+                webhooks = await WebhookBenchmark.RunAsync(options, Progress, cancellationToken);
+            }
+
+            if (options.RunsEngine)
+            {
+                engine = await EngineBenchmark.RunAsync(options, options.EngineConcurrency, Progress, cancellationToken);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -49,7 +56,8 @@ internal static class BenchmarkRun
         }
 
         // Misses are findings, not failures; losing or refusing a delivery is a failure.
-        var broken = webhooks.Loss.Lost > 0 || webhooks.Saturation.Errors > 0 || webhooks.Rates.Any(r => r.Phase.Errors > 0) || !engine.Finished;
+        var broken = webhooks is not null && (webhooks.Loss.Lost > 0 || webhooks.Saturation.Errors > 0 || webhooks.Rates.Any(r => r.Phase.Errors > 0))
+            || engine is not null && !engine.Finished;
         return broken ? 1 : 0;
     }
 }
@@ -66,13 +74,13 @@ internal static class Report
         Load    : generator and host share this process and these cores; HTTP/1.1 over loopback; host log level Warning
         """);
 
-    public static string Table(BenchOptions options, WebhookFigures w, EngineFigures e)
+    public static string Table(BenchOptions options, WebhookFigures? w, EngineFigures? e)
     {
         var rows = new List<(string Figure, string Result, string Target, string Verdict)>
         {
             ("Figure", "Result", "Target", ""),
         };
-        foreach (var (phase, _) in w.Rates)
+        foreach (var (phase, _) in w?.Rates ?? [])
         {
             var l = phase.Latency;
             var isTarget = phase.Name == "500/s";
@@ -81,12 +89,19 @@ internal static class Report
                 isTarget ? Verdict(l.P99 <= Targets.LatencyMs && phase.Errors == 0) : ""));
         }
 
-        rows.Add(($"Saturation ({options.Senders} senders) acked/s", string.Create(Invariant, $"{w.Saturation.AcknowledgedPerSecond:N0}/s, lost {w.Loss.Lost}"),
-            string.Create(Invariant, $"≥ {Targets.AcksPerSecond:N0}/s, lost 0"),
-            Verdict(w.Saturation.AcknowledgedPerSecond >= Targets.AcksPerSecond && w.Loss.Lost == 0 && w.Saturation.Errors == 0)));
-        rows.Add(($"Engine steps/s (no-op chain, conc. {e.Concurrency})", string.Create(Invariant, $"{e.StepsPerSecond:N0}/s ({e.Steps:N0} steps)"),
-            string.Create(Invariant, $"≥ {Targets.StepsPerSecond:N0}/s"),
-            Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)));
+        if (w is not null)
+        {
+            rows.Add(($"Saturation ({options.Senders} senders) acked/s", string.Create(Invariant, $"{w.Saturation.AcknowledgedPerSecond:N0}/s, lost {w.Loss.Lost}"),
+                string.Create(Invariant, $"≥ {Targets.AcksPerSecond:N0}/s, lost 0"),
+                Verdict(w.Saturation.AcknowledgedPerSecond >= Targets.AcksPerSecond && w.Loss.Lost == 0 && w.Saturation.Errors == 0)));
+        }
+
+        if (e is not null)
+        {
+            rows.Add(($"Engine steps/s (no-op chain, conc. {e.Concurrency})", string.Create(Invariant, $"{e.StepsPerSecond:N0}/s ({e.Steps:N0} steps)"),
+                string.Create(Invariant, $"≥ {Targets.StepsPerSecond:N0}/s"),
+                Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)));
+        }
 
         var widths = new[] { rows.Max(r => r.Figure.Length), rows.Max(r => r.Result.Length), rows.Max(r => r.Target.Length) };
         var lines = rows.Select(r => $"{r.Figure.PadRight(widths[0])}  {r.Result.PadRight(widths[1])}  {r.Target.PadRight(widths[2])}  {r.Verdict}".TrimEnd()).ToList();
@@ -94,7 +109,10 @@ internal static class Report
         return string.Join(Environment.NewLine, lines);
     }
 
-    public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures w, EngineFigures e)
+    public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures? w, EngineFigures? e) =>
+        (w is null ? [] : Webhooks(options, w)).Concat(e is null ? [] : [Engine(e)]);
+
+    private static IEnumerable<string> Webhooks(BenchOptions options, WebhookFigures w)
     {
         foreach (var (p, drain) in w.Rates)
         {
@@ -116,11 +134,12 @@ internal static class Report
         yield return string.Create(Invariant,
             $"routing (not a target): backlog of {w.SaturationDrain.Backlog:N0} after saturation {(w.SaturationDrain.Drained ? "drained" : "NOT drained")} in {w.SaturationDrain.Seconds:0.0} s = {w.SaturationDrain.PerSecond:N0} routed/s " +
             $"with ORCH_WORKER_CONCURRENCY={options.HostWorkerConcurrency}; {loss.Routed:N0}/{loss.InboxRows:N0} routed ({loss.RoutedIgnored:N0} ignored: no task linked); outbound API connections: {w.OutboundConnections}");
-        yield return string.Create(Invariant,
-            $"engine: {e.StepsPerSecond:N0} steps/s ({e.Steps:N0} of {e.ExpectedSteps:N0} steps = {e.Instances:N0} instances × (1 start event + {e.Links} chained no-op activities) in {e.Seconds:0.00} s, " +
-            $"WorkerService concurrency {e.Concurrency}, {e.FailedSteps} failed, {e.CompletedInstances:N0} instances completed; queueing the starts took {e.StartSeconds:0.00} s) " +
-            $"→ {Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)} (target ≥ {Targets.StepsPerSecond:N0}/s)");
     }
+
+    private static string Engine(EngineFigures e) => string.Create(Invariant,
+        $"engine: {e.StepsPerSecond:N0} steps/s ({e.Steps:N0} of {e.ExpectedSteps:N0} steps = {e.Instances:N0} instances × (1 start event + {e.Links} chained no-op activities) in {e.Seconds:0.00} s, " +
+        $"WorkerService concurrency {e.Concurrency}, {e.FailedSteps} failed, {e.CompletedInstances:N0} instances completed; queueing the starts took {e.StartSeconds:0.00} s) " +
+        $"→ {Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)} (target ≥ {Targets.StepsPerSecond:N0}/s)");
 
     private static string Verdict(bool pass) => pass ? "PASS" : "MISS";
 }

@@ -39,7 +39,7 @@ internal static class WebhookBenchmark
         await using var sink = OutboundSink.Start();
         var settings = new Dictionary<string, string?>
         {
-            ["DATABASE_URL"] = BenchDatabase.ConnectionString(options.DatabaseUrl, schema),
+            ["DATABASE_URL"] = BenchDatabase.ConnectionString(options.DatabaseUrl, schema, extraSettings: options.NpgsqlSettings),
             ["URLS"] = "http://127.0.0.1:0",
             ["GITHUB_API_URL"] = sink.Url,
             ["GITHUB_TOKEN"] = "bench-github-token",
