@@ -18,6 +18,7 @@ internal sealed record BenchOptions
           --engine-activities K      No-op activities per engine instance, run as a chain (default 4).
           --npgsql "K=V;K=V"         Extra Npgsql connection-string settings for the host and the engine
                                      (e.g. "Max Auto Prepare=32;SSL Mode=Disable"), to try configuration changes.
+          --trace-sql                Count Npgsql round trips per statement (slower; for the breakdown only).
           --only webhooks|engine     Run one part only (for investigation; the table then shows that part).
           --help                     This text.
         """;
@@ -36,6 +37,8 @@ internal sealed record BenchOptions
 
     /// <summary>Extra Npgsql connection-string settings applied to every pool the benchmark measures.</summary>
     public string? NpgsqlSettings { get; init; }
+
+    public bool TraceSql { get; init; }
 
     /// <summary><c>null</c> for everything, else <c>webhooks</c> or <c>engine</c>.</summary>
     public string? Only { get; init; }
@@ -68,6 +71,7 @@ internal sealed record BenchOptions
         var quick = false;
         string? only = null;
         string? npgsql = null;
+        var traceSql = false;
         int senders = 48, hostWorkers = 4, engineWorkers = 8, activities = 4;
         for (var i = 0; i < args.Length; i++)
         {
@@ -106,6 +110,9 @@ internal sealed record BenchOptions
                     case "--npgsql":
                         npgsql = Next();
                         break;
+                    case "--trace-sql":
+                        traceSql = true;
+                        break;
                     case "--only":
                         only = Next() is "webhooks" or "engine" ? args[i] : throw new FormatException($"--only takes webhooks or engine, got '{args[i]}'");
                         break;
@@ -128,6 +135,7 @@ internal sealed record BenchOptions
             Quick = quick,
             Only = only,
             NpgsqlSettings = npgsql,
+            TraceSql = traceSql,
             Senders = senders,
             HostWorkerConcurrency = hostWorkers,
             EngineConcurrency = engineWorkers,

@@ -43,14 +43,20 @@ internal static class EngineBenchmark
             var engine = new DurableEngine(dataSource, registry, TimeProvider.System, engineOptions, signal, NullLogger<DurableEngine>.Instance);
             var links = options.EngineActivities;
 
-            var warmUp = await RunRoundAsync(engine, signal, dataSource, "warm", Math.Max(100, options.EngineInstances / 10), links, options.DrainLimit, cancellationToken);
+            var warmUp = await RunRoundAsync(engine, signal, dataSource, "warm", options.EngineInstances / 2, links, options.DrainLimit, cancellationToken);
             progress(FormattableString.Invariant($"engine warm-up: {warmUp.Steps} steps in {warmUp.Seconds:0.00} s ({warmUp.Steps / Math.Max(warmUp.Seconds, 1e-9):0}/s), not counted"));
 
+            using var trace = options.TraceSql ? new SqlTrace() : null;
             var instances = options.EngineInstances;
             var round = await RunRoundAsync(engine, signal, dataSource, "bench", instances, links, options.DrainLimit, cancellationToken);
             var expected = (long)instances * (1 + links);
             progress(FormattableString.Invariant(
                 $"engine: {instances} instances queued in {round.StartSeconds:0.00} s ({instances / round.StartSeconds:0}/s), then {round.Steps} steps in {round.Seconds:0.00} s with concurrency {concurrency}"));
+            if (trace is not null)
+            {
+                progress("engine SQL breakdown (includes the benchmark's own polling):\n" + trace.Describe(round.Steps, "step"));
+            }
+
             return new EngineFigures(instances, links, concurrency, round.StartSeconds, expected, round.Steps, round.Failed, round.CompletedInstances,
                 round.Seconds, round.Finished && round.Steps == expected && round.Failed == 0);
         }
