@@ -76,9 +76,11 @@ internal static class WebhookBenchmark
             progress($"warm-up: {warmUp.Accepted}/{warmUp.Planned} accepted at {warmUpRate}/s, {warmUp.Latency.Describe()}");
             await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
 
+            using var trace = options.TraceSql ? new SqlTrace() : null;
             var rates = new List<(PhaseResult, RoutingDrain)>();
             foreach (var rate in options.Rates)
             {
+                trace?.Reset();
                 var batch = deliveries.Create(rate * (int)options.RatePhase.TotalSeconds);
                 var result = await load.OpenLoopAsync($"{rate}/s", batch, rate, cancellationToken);
                 acceptedIds.AddRange(result.AcceptedDeliveryIds);
@@ -86,6 +88,10 @@ internal static class WebhookBenchmark
                 rates.Add((result, drain));
                 progress($"open loop {rate}/s: {result.Accepted}/{result.Planned} accepted, {result.Errors} errors; latency {result.Latency.Describe()}; " +
                     $"scheduler lag p99 {result.DispatchLag.P99:0.00} ms; routing backlog {drain.Backlog} left");
+                if (trace is not null)
+                {
+                    progress($"SQL for the {rate}/s phase and its routing (includes the benchmark's polling):\n" + trace.Describe(result.Accepted, "delivery"));
+                }
             }
 
             var pool = deliveries.Create(options.SaturationPoolPerSecond * (int)options.SaturationPhase.TotalSeconds);
