@@ -15,7 +15,8 @@ internal sealed record EngineFigures(
     long FailedSteps,
     long CompletedInstances,
     double Seconds,
-    bool Finished)
+    bool Finished,
+    CpuShare? Cpu)
 {
     public double StepsPerSecond => Seconds > 0 ? Steps / Seconds : 0;
 }
@@ -28,7 +29,7 @@ internal sealed record EngineFigures(
 /// </summary>
 internal static class EngineBenchmark
 {
-    private sealed record Round(double StartSeconds, long Steps, long Failed, long CompletedInstances, double Seconds, bool Finished);
+    private sealed record Round(double StartSeconds, long Steps, long Failed, long CompletedInstances, double Seconds, bool Finished, CpuShare? Cpu);
 
     public static async Task<EngineFigures> RunAsync(BenchOptions options, int concurrency, Action<string> progress, CancellationToken cancellationToken)
     {
@@ -51,14 +52,14 @@ internal static class EngineBenchmark
             var round = await RunRoundAsync(engine, signal, dataSource, "bench", instances, links, options.DrainLimit, cancellationToken);
             var expected = (long)instances * (1 + links);
             progress(FormattableString.Invariant(
-                $"engine: {instances} instances queued in {round.StartSeconds:0.00} s ({instances / round.StartSeconds:0}/s), then {round.Steps} steps in {round.Seconds:0.00} s with concurrency {concurrency}"));
+                $"engine: {instances} instances queued in {round.StartSeconds:0.00} s ({instances / round.StartSeconds:0}/s), then {round.Steps} steps in {round.Seconds:0.00} s with concurrency {concurrency}; {round.Cpu?.Describe()}"));
             if (trace is not null)
             {
                 progress("engine SQL breakdown (includes the benchmark's own polling):\n" + trace.Describe(round.Steps, "step"));
             }
 
             return new EngineFigures(instances, links, concurrency, round.StartSeconds, expected, round.Steps, round.Failed, round.CompletedInstances,
-                round.Seconds, round.Finished && round.Steps == expected && round.Failed == 0);
+                round.Seconds, round.Finished && round.Steps == expected && round.Failed == 0, round.Cpu);
         }
         finally
         {
@@ -82,8 +83,10 @@ internal static class EngineBenchmark
         var worker = new WorkerService(engine, signal, NullLogger<WorkerService>.Instance);
         var startedAt = DateTimeOffset.UtcNow;
         var runClock = Stopwatch.GetTimestamp();
+        var cpu = CpuAccount.Start();
         await worker.StartAsync(cancellationToken);
         var finished = false;
+        CpuShare? share = null;
         try
         {
             while (Stopwatch.GetElapsedTime(runClock) < limit)
@@ -92,6 +95,7 @@ internal static class EngineBenchmark
                 await using var open = dataSource.CreateCommand("SELECT count(*) FROM work_items WHERE status IN ('pending', 'running')");
                 if ((long)(await open.ExecuteScalarAsync(cancellationToken))! == 0)
                 {
+                    share = cpu?.Stop();
                     finished = true;
                     break;
                 }
@@ -105,7 +109,7 @@ internal static class EngineBenchmark
 
         var (lastCompletion, completed, failed, instancesCompleted) = await CountAsync(dataSource, cancellationToken);
         var seconds = finished && lastCompletion is { } last ? (last - startedAt).TotalSeconds : Stopwatch.GetElapsedTime(runClock).TotalSeconds;
-        return new Round(startSeconds, completed - completedBefore, failed - failedBefore, instancesCompleted - instancesBefore, seconds, finished);
+        return new Round(startSeconds, completed - completedBefore, failed - failedBefore, instancesCompleted - instancesBefore, seconds, finished, share);
     }
 
     private static async Task<(DateTimeOffset? LastCompletion, long Completed, long Failed, long CompletedInstances)> CountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)

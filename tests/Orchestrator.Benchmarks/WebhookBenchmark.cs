@@ -16,10 +16,14 @@ internal sealed record RoutingDrain(long Backlog, double Seconds, bool Drained)
 /// <summary>Every delivery acknowledged as <c>accepted</c> must be in the inbox with its routing work item.</summary>
 internal sealed record LossCheck(int AcceptedAcks, long InboxRows, int Lost, long RowsWithoutRouting, long Routed, long RoutedIgnored);
 
+/// <summary>One open-loop rate: the requests, the routing backlog it left, and where the CPU went meanwhile.</summary>
+internal sealed record RatePhase(PhaseResult Phase, RoutingDrain Drain, CpuShare? Cpu);
+
 internal sealed record WebhookFigures(
     int BodyBytes,
-    IReadOnlyList<(PhaseResult Phase, RoutingDrain Drain)> Rates,
+    IReadOnlyList<RatePhase> Rates,
     PhaseResult Saturation,
+    CpuShare? SaturationCpu,
     RoutingDrain SaturationDrain,
     bool PoolExhausted,
     LossCheck Loss,
@@ -77,17 +81,19 @@ internal static class WebhookBenchmark
             await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
 
             using var trace = options.TraceSql ? new SqlTrace() : null;
-            var rates = new List<(PhaseResult, RoutingDrain)>();
+            var rates = new List<RatePhase>();
             foreach (var rate in options.Rates)
             {
                 trace?.Reset();
                 var batch = deliveries.Create(rate * (int)options.RatePhase.TotalSeconds);
+                var cpu = CpuAccount.Start();
                 var result = await load.OpenLoopAsync($"{rate}/s", batch, rate, cancellationToken);
+                var share = cpu?.Stop();
                 acceptedIds.AddRange(result.AcceptedDeliveryIds);
                 var drain = await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
-                rates.Add((result, drain));
+                rates.Add(new RatePhase(result, drain, share));
                 progress($"open loop {rate}/s: {result.Accepted}/{result.Planned} accepted, {result.Errors} errors; latency {result.Latency.Describe()}; " +
-                    $"scheduler lag p99 {result.DispatchLag.P99:0.00} ms; routing backlog {drain.Backlog} left");
+                    $"scheduler lag p99 {result.DispatchLag.P99:0.00} ms; routing backlog {drain.Backlog} left; {share?.Describe()}");
                 if (trace is not null)
                 {
                     progress($"SQL for the {rate}/s phase and its routing (includes the benchmark's polling):\n" + trace.Describe(result.Accepted, "delivery"));
@@ -95,17 +101,24 @@ internal static class WebhookBenchmark
             }
 
             var pool = deliveries.Create(options.SaturationPoolPerSecond * (int)options.SaturationPhase.TotalSeconds);
+            trace?.Reset();
+            var saturationCpu = CpuAccount.Start();
             var (saturation, exhausted) = await load.ClosedLoopAsync("saturation", pool, options.Senders, options.SaturationPhase, cancellationToken);
+            var saturationShare = saturationCpu?.Stop();
             pool = [];
             acceptedIds.AddRange(saturation.AcceptedDeliveryIds);
             progress(FormattableString.Invariant(
-                $"closed loop, {options.Senders} senders: {saturation.Acknowledged} acknowledged in {saturation.Seconds:0.0} s ({saturation.AcknowledgedPerSecond:0}/s), {saturation.Errors} errors; latency {saturation.Latency.Describe()}"));
+                $"closed loop, {options.Senders} senders: {saturation.Acknowledged} acknowledged in {saturation.Seconds:0.0} s ({saturation.AcknowledgedPerSecond:0}/s), {saturation.Errors} errors; latency {saturation.Latency.Describe()}; {saturationShare?.Describe()}"));
             var saturationDrain = await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
             progress(FormattableString.Invariant(
                 $"routing backlog after saturation: {saturationDrain.Backlog} rows, {(saturationDrain.Drained ? "drained" : "NOT drained")} in {saturationDrain.Seconds:0.0} s ({saturationDrain.PerSecond:0} routed/s)"));
+            if (trace is not null)
+            {
+                progress("SQL for the saturation phase and its routing (includes the benchmark's polling):\n" + trace.Describe(saturation.Accepted, "delivery"));
+            }
 
             var loss = await CheckLossAsync(probe, acceptedIds, cancellationToken);
-            return new WebhookFigures(deliveries.TemplateBytes, rates, saturation, saturationDrain, exhausted, loss, sink.Connections);
+            return new WebhookFigures(deliveries.TemplateBytes, rates, saturation, saturationShare, saturationDrain, exhausted, loss, sink.Connections);
         }
         finally
         {
