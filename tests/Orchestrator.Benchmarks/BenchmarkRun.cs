@@ -95,7 +95,7 @@ internal static class Report
         {
             ("Figure", "Result", "Target", ""),
         };
-        foreach (var (phase, _, _) in w?.Rates ?? [])
+        foreach (var (phase, _, _, _) in w?.Rates ?? [])
         {
             var l = phase.Latency;
             var isTarget = phase.Name == "500/s";
@@ -129,21 +129,21 @@ internal static class Report
 
     private static IEnumerable<string> Webhooks(BenchOptions options, WebhookFigures w)
     {
-        foreach (var (p, drain, cpu) in w.Rates)
+        foreach (var (p, drain, cpu, cost) in w.Rates)
         {
             var target = p.Name == "500/s"
                 ? string.Create(Invariant, $" → {Verdict(p.Latency.P99 <= Targets.LatencyMs && p.Errors == 0)} (target p99 ≤ {Targets.LatencyMs:0} ms)")
                 : "";
             yield return string.Create(Invariant,
                 $"webhook ack @{p.Name}: p50 {p.Latency.P50:0.00} ms, p99 {p.Latency.P99:0.00} ms, max {p.Latency.Max:0.00} ms from scheduled send to 202, open loop over {options.RatePhase.TotalSeconds:0} s; " +
-                $"{p.Accepted}/{p.Planned} accepted, {p.Errors} errors; service time p99 {p.Service.P99:0.00} ms, scheduler lag p99 {p.DispatchLag.P99:0.00} ms; routing backlog at end {drain.Backlog}{Cpu(cpu)}{target}");
+                $"{p.Accepted}/{p.Planned} accepted, {p.Errors} errors; service time p99 {p.Service.P99:0.00} ms, scheduler lag p99 {p.DispatchLag.P99:0.00} ms; routing backlog at end {drain.Backlog}{Cpu(cpu)}{Cost(cost, p.Accepted, "delivery incl. routing")}{target}");
         }
 
         var s = w.Saturation;
         var loss = w.Loss;
         yield return string.Create(Invariant,
             $"saturation: {s.AcknowledgedPerSecond:N0} acknowledged deliveries/s ({s.Acknowledged:N0} in {s.Seconds:0.0} s, {options.Senders} closed-loop senders, latency p50 {s.Latency.P50:0.0} ms / p99 {s.Latency.P99:0.0} ms, {s.Errors} errors{Cpu(w.SaturationCpu)}" +
-            $"{(w.PoolExhausted ? ", pre-signed pool exhausted: the rate is a lower bound" : "")}); " +
+            $"{(w.PoolExhausted ? ", pre-signed pool exhausted: the rate is a lower bound" : "")}{Cost(w.SaturationCost, s.Accepted, "delivery incl. routing")}); " +
             $"lost: {loss.Lost} ({loss.AcceptedAcks:N0} acks 'accepted' in the whole run, {loss.InboxRows:N0} inbox rows, {loss.RowsWithoutRouting} without routing work) " +
             $"→ {Verdict(s.AcknowledgedPerSecond >= Targets.AcksPerSecond && loss.Lost == 0 && s.Errors == 0)} (target ≥ {Targets.AcksPerSecond:N0}/s, lost 0)");
         yield return string.Create(Invariant,
@@ -153,10 +153,12 @@ internal static class Report
 
     private static string Engine(EngineFigures e) => string.Create(Invariant,
         $"engine: {e.StepsPerSecond:N0} steps/s ({e.Steps:N0} of {e.ExpectedSteps:N0} steps = {e.Instances:N0} instances × (1 start event + {e.Links} chained no-op activities) in {e.Seconds:0.00} s, " +
-        $"WorkerService concurrency {e.Concurrency}, {e.FailedSteps} failed, {e.CompletedInstances:N0} instances completed; queueing the starts took {e.StartSeconds:0.00} s{Cpu(e.Cpu)}) " +
+        $"WorkerService concurrency {e.Concurrency}, {e.FailedSteps} failed, {e.CompletedInstances:N0} instances completed; queueing the starts took {e.StartSeconds:0.00} s{Cpu(e.Cpu)}{Cost(e.Cpu, e.Steps, "step")}) " +
         $"→ {Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)} (target ≥ {Targets.StepsPerSecond:N0}/s)");
 
     private static string Verdict(bool pass) => pass ? "PASS" : "MISS";
 
     private static string Cpu(CpuShare? share) => share is null ? "" : "; " + share.Describe();
+
+    private static string Cost(CpuShare? share, long units, string unit) => share is null || units <= 0 ? "" : "; " + share.CostPer(units, unit);
 }

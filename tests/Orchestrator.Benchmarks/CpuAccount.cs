@@ -7,8 +7,12 @@ namespace Orchestrator.Benchmarks;
 /// load generator), PostgreSQL, everything else, idle. "Other" well above zero means something else
 /// ran on the machine and the figures are not representative.
 /// </summary>
-internal sealed record CpuShare(double Seconds, double Self, double Postgres, double Other, double Idle, double Steal)
+internal sealed record CpuShare(double Seconds, int Cores, double Self, double Postgres, double Other, double Idle, double Steal)
 {
+    /// <summary>CPU milliseconds per unit of work spent in this process and in PostgreSQL (other processes excluded).</summary>
+    public string CostPer(long units, string unit) => units <= 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+        $"{Self * Seconds * Cores * 1_000 / units:0.00} ms CPU in this process + {Postgres * Seconds * Cores * 1_000 / units:0.00} ms in PostgreSQL per {unit}");
+
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"CPU over {Seconds:0.0} s: this process {Self:P0}, PostgreSQL {Postgres:P0}, other processes {Other:P0}, idle {Idle:P0}{(Steal > 0.005 ? $", stolen by the hypervisor {Steal:P0}" : "")}");
 }
@@ -50,7 +54,7 @@ internal sealed class CpuAccount
         double total = delta.Take(8).Sum();
         if (total <= 0)
         {
-            return new CpuShare(seconds, 0, 0, 0, 1, 0);
+            return new CpuShare(seconds, Environment.ProcessorCount, 0, 0, 0, 1, 0);
         }
 
         var idle = delta[3] + delta[4];
@@ -58,7 +62,7 @@ internal sealed class CpuAccount
         var self = (ProcessTicks(Environment.ProcessId) ?? 0) - _self;
         var postgres = PostgresTicks().Sum(p => p.Value - _postgres.GetValueOrDefault(p.Key));
         var other = Math.Max(0, total - idle - steal - self - postgres);
-        return new CpuShare(seconds, self / total, postgres / total, other / total, idle / total, steal / total);
+        return new CpuShare(seconds, Environment.ProcessorCount, self / total, postgres / total, other / total, idle / total, steal / total);
     }
 
     private static long[] MachineTicks()

@@ -17,13 +17,18 @@ internal sealed record RoutingDrain(long Backlog, double Seconds, bool Drained)
 internal sealed record LossCheck(int AcceptedAcks, long InboxRows, int Lost, long RowsWithoutRouting, long Routed, long RoutedIgnored);
 
 /// <summary>One open-loop rate: the requests, the routing backlog it left, and where the CPU went meanwhile.</summary>
-internal sealed record RatePhase(PhaseResult Phase, RoutingDrain Drain, CpuShare? Cpu);
+/// <param name="Phase">The requests.</param>
+/// <param name="Drain">The routing backlog the phase left.</param>
+/// <param name="Cpu">CPU during the phase.</param>
+/// <param name="Cost">CPU from the start of the phase until its routing backlog drained: what each delivery costs in all.</param>
+internal sealed record RatePhase(PhaseResult Phase, RoutingDrain Drain, CpuShare? Cpu, CpuShare? Cost);
 
 internal sealed record WebhookFigures(
     int BodyBytes,
     IReadOnlyList<RatePhase> Rates,
     PhaseResult Saturation,
     CpuShare? SaturationCpu,
+    CpuShare? SaturationCost,
     RoutingDrain SaturationDrain,
     bool PoolExhausted,
     LossCheck Loss,
@@ -69,6 +74,13 @@ internal static class WebhookBenchmark
             progress($"host listening on {url} (schema {schema}, ORCH_WORKER_CONCURRENCY={options.HostWorkerConcurrency})");
 
             await using var probe = Database.CreateDataSource(BenchDatabase.ConnectionString(options.DatabaseUrl, schema, maxPoolSize: 2));
+            if (options.InboxLz4)
+            {
+                await using var alter = probe.CreateCommand("ALTER TABLE inbox ALTER COLUMN body SET COMPRESSION lz4");
+                await alter.ExecuteNonQueryAsync(cancellationToken);
+                progress("what-if: inbox.body now uses lz4 TOAST compression (not the product's schema)");
+            }
+
             using var client = LoadGenerator.CreateClient(Math.Max(256, options.Senders * 2));
             var load = new LoadGenerator(client, url);
             var deliveries = new Deliveries(Secret);
@@ -91,7 +103,7 @@ internal static class WebhookBenchmark
                 var share = cpu?.Stop();
                 acceptedIds.AddRange(result.AcceptedDeliveryIds);
                 var drain = await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
-                rates.Add(new RatePhase(result, drain, share));
+                rates.Add(new RatePhase(result, drain, share, cpu?.Stop()));
                 progress($"open loop {rate}/s: {result.Accepted}/{result.Planned} accepted, {result.Errors} errors; latency {result.Latency.Describe()}; " +
                     $"scheduler lag p99 {result.DispatchLag.P99:0.00} ms; routing backlog {drain.Backlog} left; {share?.Describe()}");
                 if (trace is not null)
@@ -110,6 +122,7 @@ internal static class WebhookBenchmark
             progress(FormattableString.Invariant(
                 $"closed loop, {options.Senders} senders: {saturation.Acknowledged} acknowledged in {saturation.Seconds:0.0} s ({saturation.AcknowledgedPerSecond:0}/s), {saturation.Errors} errors; latency {saturation.Latency.Describe()}; {saturationShare?.Describe()}"));
             var saturationDrain = await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
+            var saturationCost = saturationCpu?.Stop();
             progress(FormattableString.Invariant(
                 $"routing backlog after saturation: {saturationDrain.Backlog} rows, {(saturationDrain.Drained ? "drained" : "NOT drained")} in {saturationDrain.Seconds:0.0} s ({saturationDrain.PerSecond:0} routed/s)"));
             if (trace is not null)
@@ -118,7 +131,7 @@ internal static class WebhookBenchmark
             }
 
             var loss = await CheckLossAsync(probe, acceptedIds, cancellationToken);
-            return new WebhookFigures(deliveries.TemplateBytes, rates, saturation, saturationShare, saturationDrain, exhausted, loss, sink.Connections);
+            return new WebhookFigures(deliveries.TemplateBytes, rates, saturation, saturationShare, saturationCost, saturationDrain, exhausted, loss, sink.Connections);
         }
         finally
         {
