@@ -136,13 +136,13 @@ internal static class Report
                 : "";
             yield return string.Create(Invariant,
                 $"webhook ack @{p.Name}: p50 {p.Latency.P50:0.00} ms, p99 {p.Latency.P99:0.00} ms, max {p.Latency.Max:0.00} ms from scheduled send to 202, open loop over {options.RatePhase.TotalSeconds:0} s; " +
-                $"{p.Accepted}/{p.Planned} accepted, {p.Errors} errors; service time p99 {p.Service.P99:0.00} ms, scheduler lag p99 {p.DispatchLag.P99:0.00} ms; routing backlog at end {drain.Backlog}{Cpu(cpu)}{Cost(cost, p.Accepted, "delivery incl. routing")}{target}");
+                $"{p.Accepted}/{p.Planned} accepted, {p.Errors} errors{FirstError(p)}; service time p99 {p.Service.P99:0.00} ms, scheduler lag p99 {p.DispatchLag.P99:0.00} ms; routing backlog at end {drain.Backlog}{Cpu(cpu)}{Cost(cost, p.Accepted, "delivery incl. routing")}{target}");
         }
 
         var s = w.Saturation;
         var loss = w.Loss;
         yield return string.Create(Invariant,
-            $"saturation: {s.AcknowledgedPerSecond:N0} acknowledged deliveries/s ({s.Acknowledged:N0} in {s.Seconds:0.0} s, {options.Senders} closed-loop senders, latency p50 {s.Latency.P50:0.0} ms / p99 {s.Latency.P99:0.0} ms, {s.Errors} errors{Cpu(w.SaturationCpu)}" +
+            $"saturation: {s.AcknowledgedPerSecond:N0} acknowledged deliveries/s ({s.Acknowledged:N0} in {s.Seconds:0.0} s, {options.Senders} closed-loop senders, latency p50 {s.Latency.P50:0.0} ms / p99 {s.Latency.P99:0.0} ms, {s.Errors} errors{FirstError(s)}{Cpu(w.SaturationCpu)}" +
             $"{(w.PoolExhausted ? ", pre-signed pool exhausted: the rate is a lower bound" : "")}{Cost(w.SaturationCost, s.Accepted, "delivery incl. routing")}); " +
             $"lost: {loss.Lost} ({loss.AcceptedAcks:N0} acks 'accepted' in the whole run, {loss.InboxRows:N0} inbox rows, {loss.RowsWithoutRouting} without routing work) " +
             $"→ {Verdict(s.AcknowledgedPerSecond >= Targets.AcksPerSecond && loss.Lost == 0 && s.Errors == 0)} (target ≥ {Targets.AcksPerSecond:N0}/s, lost 0)");
@@ -157,6 +157,8 @@ internal static class Report
         $"→ {Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)} (target ≥ {Targets.StepsPerSecond:N0}/s)");
 
     private static string Verdict(bool pass) => pass ? "PASS" : "MISS";
+
+    private static string FirstError(PhaseResult phase) => phase.Errors == 0 ? "" : $" (first: {phase.FirstError})";
 
     private static string Cpu(CpuShare? share) => share is null ? "" : "; " + share.Describe();
 
