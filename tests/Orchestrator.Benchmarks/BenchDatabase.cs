@@ -20,6 +20,9 @@ internal sealed record MachineFacts(
 /// <summary>Fresh schemas (named in <c>Search Path</c>, so the product's migration runner creates them) and their removal.</summary>
 internal static class BenchDatabase
 {
+    /// <summary>Every connection the benchmark measures carries this, so its backends can be told from other clients'.</summary>
+    public const string ApplicationName = "orchestrator-bench";
+
     /// <summary>A unique schema name with <paramref name="purpose"/> in it, e.g. <c>bench_webhooks_1a2b3c4d</c>.</summary>
     public static string NewSchemaName(string purpose) => $"bench_{purpose}_{Guid.NewGuid().ToString("N")[..8]}";
 
@@ -36,6 +39,7 @@ internal static class BenchDatabase
         }
 
         builder.SearchPath = schema;
+        builder.ApplicationName = ApplicationName;
         if (maxPoolSize is { } max)
         {
             builder.MaxPoolSize = max;

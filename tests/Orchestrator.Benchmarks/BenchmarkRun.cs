@@ -25,7 +25,7 @@ internal static class BenchmarkRun
         {
             var quiet = CpuAccount.Start();
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            var before = quiet?.Stop();
+            var before = quiet is null ? null : await quiet.StopAsync(cancellationToken);
             facts = await BenchDatabase.ReadFactsAsync(options.DatabaseUrl, commits: 200, cancellationToken);
             output.WriteLine(Report.Machine(facts));
             if (before is not null)

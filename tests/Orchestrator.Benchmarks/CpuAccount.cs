@@ -1,11 +1,13 @@
 using System.Globalization;
+using Npgsql;
 
 namespace Orchestrator.Benchmarks;
 
 /// <summary>
 /// Where the machine's CPU went between two snapshots (Linux <c>/proc</c>): this process (host and
-/// load generator), PostgreSQL, everything else, idle. "Other" well above zero means something else
-/// ran on the machine and the figures are not representative.
+/// load generator), PostgreSQL working for it (its own backends, recognised by application name, plus
+/// the server's background processes), everything else (including other clients' backends), idle.
+/// "Other" well above zero means something else ran on the machine and the figures are not representative.
 /// </summary>
 internal sealed record CpuShare(double Seconds, int Cores, double Self, double Postgres, double Other, double Idle, double Steal)
 {
@@ -27,8 +29,11 @@ internal sealed class CpuAccount
     private readonly long _self;
     private readonly Dictionary<int, long> _postgres;
 
-    private CpuAccount()
+    private readonly NpgsqlDataSource? _database;
+
+    private CpuAccount(NpgsqlDataSource? database)
     {
+        _database = database;
         _wallStart = System.Diagnostics.Stopwatch.GetTimestamp();
         _machine = MachineTicks();
         _self = ProcessTicks(Environment.ProcessId) ?? 0;
@@ -37,15 +42,18 @@ internal sealed class CpuAccount
 
     public static bool Supported => OperatingSystem.IsLinux() && File.Exists("/proc/stat");
 
-    public static CpuAccount? Start() => Supported ? new CpuAccount() : null;
+    /// <summary>Starts counting; with <paramref name="database"/>, PostgreSQL backends of other clients count as "other".</summary>
+    public static CpuAccount? Start(NpgsqlDataSource? database = null) => Supported ? new CpuAccount(database) : null;
 
     /// <summary>1-, 5- and 15-minute load averages, or <c>null</c>.</summary>
     public static string? LoadAverage() => Supported && File.Exists("/proc/loadavg")
         ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))
         : null;
 
-    public CpuShare Stop()
+    /// <summary>The shares since <see cref="Start"/> (may be called more than once).</summary>
+    public async Task<CpuShare> StopAsync(CancellationToken cancellationToken)
     {
+        var foreign = _database is null ? [] : await ForeignBackendsAsync(_database, cancellationToken);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_wallStart).TotalSeconds;
         var machine = MachineTicks();
         var delta = machine.Zip(_machine, (a, b) => a - b).ToArray();
@@ -60,9 +68,25 @@ internal sealed class CpuAccount
         var idle = delta[3] + delta[4];
         var steal = delta[7];
         var self = (ProcessTicks(Environment.ProcessId) ?? 0) - _self;
-        var postgres = PostgresTicks().Sum(p => p.Value - _postgres.GetValueOrDefault(p.Key));
+        var postgres = PostgresTicks().Where(p => !foreign.Contains(p.Key)).Sum(p => p.Value - _postgres.GetValueOrDefault(p.Key));
         var other = Math.Max(0, total - idle - steal - self - postgres);
         return new CpuShare(seconds, Environment.ProcessorCount, self / total, postgres / total, other / total, idle / total, steal / total);
+    }
+
+    /// <summary>Client backends that do not carry <see cref="BenchDatabase.ApplicationName"/>: other clients of the same server.</summary>
+    private static async Task<HashSet<int>> ForeignBackendsAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
+    {
+        var pids = new HashSet<int>();
+        await using var command = database.CreateCommand(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name IS DISTINCT FROM @name");
+        command.Parameters.AddWithValue("name", BenchDatabase.ApplicationName);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pids.Add(reader.GetInt32(0));
+        }
+
+        return pids;
     }
 
     private static long[] MachineTicks()

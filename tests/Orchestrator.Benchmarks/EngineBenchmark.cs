@@ -83,7 +83,7 @@ internal static class EngineBenchmark
         var worker = new WorkerService(engine, signal, NullLogger<WorkerService>.Instance);
         var startedAt = DateTimeOffset.UtcNow;
         var runClock = Stopwatch.GetTimestamp();
-        var cpu = CpuAccount.Start();
+        var cpu = CpuAccount.Start(dataSource);
         await worker.StartAsync(cancellationToken);
         var finished = false;
         CpuShare? share = null;
@@ -95,7 +95,7 @@ internal static class EngineBenchmark
                 await using var open = dataSource.CreateCommand("SELECT count(*) FROM work_items WHERE status IN ('pending', 'running')");
                 if ((long)(await open.ExecuteScalarAsync(cancellationToken))! == 0)
                 {
-                    share = cpu?.Stop();
+                    share = cpu is null ? null : await cpu.StopAsync(cancellationToken);
                     finished = true;
                     break;
                 }

@@ -98,12 +98,12 @@ internal static class WebhookBenchmark
             {
                 trace?.Reset();
                 var batch = deliveries.Create(rate * (int)options.RatePhase.TotalSeconds);
-                var cpu = CpuAccount.Start();
+                var cpu = CpuAccount.Start(probe);
                 var result = await load.OpenLoopAsync($"{rate}/s", batch, rate, cancellationToken);
-                var share = cpu?.Stop();
+                var share = cpu is null ? null : await cpu.StopAsync(cancellationToken);
                 acceptedIds.AddRange(result.AcceptedDeliveryIds);
                 var drain = await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
-                rates.Add(new RatePhase(result, drain, share, cpu?.Stop()));
+                rates.Add(new RatePhase(result, drain, share, cpu is null ? null : await cpu.StopAsync(cancellationToken)));
                 progress($"open loop {rate}/s: {result.Accepted}/{result.Planned} accepted, {result.Errors} errors; latency {result.Latency.Describe()}; " +
                     $"scheduler lag p99 {result.DispatchLag.P99:0.00} ms; routing backlog {drain.Backlog} left; {share?.Describe()}");
                 if (trace is not null)
@@ -114,15 +114,15 @@ internal static class WebhookBenchmark
 
             var pool = deliveries.Create(options.SaturationPoolPerSecond * (int)options.SaturationPhase.TotalSeconds);
             trace?.Reset();
-            var saturationCpu = CpuAccount.Start();
+            var saturationCpu = CpuAccount.Start(probe);
             var (saturation, exhausted) = await load.ClosedLoopAsync("saturation", pool, options.Senders, options.SaturationPhase, cancellationToken);
-            var saturationShare = saturationCpu?.Stop();
+            var saturationShare = saturationCpu is null ? null : await saturationCpu.StopAsync(cancellationToken);
             pool = [];
             acceptedIds.AddRange(saturation.AcceptedDeliveryIds);
             progress(FormattableString.Invariant(
                 $"closed loop, {options.Senders} senders: {saturation.Acknowledged} acknowledged in {saturation.Seconds:0.0} s ({saturation.AcknowledgedPerSecond:0}/s), {saturation.Errors} errors; latency {saturation.Latency.Describe()}; {saturationShare?.Describe()}"));
             var saturationDrain = await DrainRoutingAsync(probe, options.DrainLimit, cancellationToken);
-            var saturationCost = saturationCpu?.Stop();
+            var saturationCost = saturationCpu is null ? null : await saturationCpu.StopAsync(cancellationToken);
             progress(FormattableString.Invariant(
                 $"routing backlog after saturation: {saturationDrain.Backlog} rows, {(saturationDrain.Drained ? "drained" : "NOT drained")} in {saturationDrain.Seconds:0.0} s ({saturationDrain.PerSecond:0} routed/s)"));
             if (trace is not null)
