@@ -148,7 +148,8 @@ internal static class Report
             $"→ {Verdict(s.AcknowledgedPerSecond >= Targets.AcksPerSecond && loss.Lost == 0 && s.Errors == 0)} (target ≥ {Targets.AcksPerSecond:N0}/s, lost 0)");
         yield return string.Create(Invariant,
             $"routing (not a target): backlog of {w.SaturationDrain.Backlog:N0} after saturation {(w.SaturationDrain.Drained ? "drained" : "NOT drained")} in {w.SaturationDrain.Seconds:0.0} s = {w.SaturationDrain.PerSecond:N0} routed/s " +
-            $"with ORCH_WORKER_CONCURRENCY={options.HostWorkerConcurrency}; {loss.Routed:N0}/{loss.InboxRows:N0} routed ({loss.RoutedIgnored:N0} ignored: no task linked); outbound API connections: {w.OutboundConnections}");
+            $"with ORCH_WORKER_CONCURRENCY={options.HostWorkerConcurrency}; {loss.Routed:N0}/{loss.InboxRows:N0} routed ({loss.RoutedIgnored:N0} ignored: no task linked); " +
+            $"bodies {w.BodyBytes:N0} B; outbound API connections: {w.OutboundConnections}");
     }
 
     private static string Engine(EngineFigures e) => string.Create(Invariant,

@@ -66,10 +66,12 @@ internal static class WebhookBenchmark
         };
 
         WebApplication? app = null;
+        var started = false;
         try
         {
             app = OrchestratorApp.Build([], settings);
             await app.StartOrchestratorAsync(cancellationToken);
+            started = true;
             var url = new Uri(app.Urls.First().TrimEnd('/') + "/webhooks/github");
             progress($"host listening on {url} (schema {schema}, ORCH_WORKER_CONCURRENCY={options.HostWorkerConcurrency})");
 
@@ -117,7 +119,7 @@ internal static class WebhookBenchmark
             var saturationCpu = CpuAccount.Start(probe);
             var (saturation, exhausted) = await load.ClosedLoopAsync("saturation", pool, options.Senders, options.SaturationPhase, cancellationToken);
             var saturationShare = saturationCpu is null ? null : await saturationCpu.StopAsync(cancellationToken);
-            pool = [];
+            pool = []; // ~1 GB of bodies: let it go before the drain.
             acceptedIds.AddRange(saturation.AcceptedDeliveryIds);
             progress(FormattableString.Invariant(
                 $"closed loop, {options.Senders} senders: {saturation.Acknowledged} acknowledged in {saturation.Seconds:0.0} s ({saturation.AcknowledgedPerSecond:0}/s), {saturation.Errors} errors; latency {saturation.Latency.Describe()}; {saturationShare?.Describe()}"));
@@ -137,7 +139,11 @@ internal static class WebhookBenchmark
         {
             if (app is not null)
             {
-                await app.StopAsync(CancellationToken.None);
+                if (started)
+                {
+                    await app.StopAsync(CancellationToken.None);
+                }
+
                 await app.DisposeAsync();
             }
 
