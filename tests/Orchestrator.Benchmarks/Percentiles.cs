@@ -1,0 +1,24 @@
+namespace Orchestrator.Benchmarks;
+
+/// <summary>Nearest-rank percentiles of a sample, in the sample's unit (milliseconds here).</summary>
+internal sealed record Percentiles(int Count, double P50, double P90, double P99, double Max, double Mean)
+{
+    public static Percentiles Empty { get; } = new(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+
+    public static Percentiles Of(IReadOnlyCollection<double> samples)
+    {
+        if (samples.Count == 0)
+        {
+            return Empty;
+        }
+
+        var sorted = samples.ToArray();
+        Array.Sort(sorted);
+        double Rank(double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return new Percentiles(sorted.Length, Rank(0.50), Rank(0.90), Rank(0.99), sorted[^1], sorted.Average());
+    }
+
+    public string Describe() => Count == 0
+        ? "no samples"
+        : FormattableString.Invariant($"p50 {P50:0.00} ms, p90 {P90:0.00} ms, p99 {P99:0.00} ms, max {Max:0.00} ms");
+}
