@@ -101,9 +101,9 @@ public static class OrchestratorApp
 
         services.AddSingleton<IActivity, RouteDeliveryActivity>();
         services.AddSingleton<IActivity, PrepareTaskSpecActivity>();
-        services.AddSingleton<IActivity, EnsureGitHubIssueActivity>();
-        services.AddSingleton<IActivity, EnsurePlaneCommentActivity>();
-        services.AddSingleton<IActivity, EnsureGitHubCommentActivity>();
+        services.AddSingleton<IActivity, EnsureForgeIssueActivity>();
+        services.AddSingleton<IActivity, EnsureTrackerCommentActivity>();
+        services.AddSingleton<IActivity, EnsureForgeCommentActivity>();
         services.AddSingleton<IActivity, CheckCiActivity>();
         services.AddSingleton<IActivity, CompleteTrackerItemActivity>();
         services.AddSingleton<IActivity, ReconcileTaskActivity>();

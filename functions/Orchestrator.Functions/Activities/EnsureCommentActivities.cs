@@ -9,13 +9,13 @@ namespace Orchestrator.Functions.Activities;
 /// Posts a Plane comment once: the comment carries <c>external_id = &lt;instance&gt;:&lt;key&gt;</c>
 /// (and <c>external_source = orchestrator</c>), and is only created when no comment has that id.
 /// </summary>
-public sealed class EnsurePlaneCommentActivity(IPlaneClient plane) : Activity<EnsurePlaneCommentInput>
+public sealed class EnsureTrackerCommentActivity(IPlaneClient plane) : Activity<EnsureTrackerCommentInput>
 {
     /// <inheritdoc />
-    public override string Name => TaskActivities.EnsurePlaneComment;
+    public override string Name => TaskActivities.EnsureTrackerComment;
 
     /// <inheritdoc />
-    protected override async Task<object?> RunAsync(ActivityContext context, EnsurePlaneCommentInput input, CancellationToken cancellationToken)
+    protected override async Task<object?> RunAsync(ActivityContext context, EnsureTrackerCommentInput input, CancellationToken cancellationToken)
     {
         var externalId = $"{context.InstanceId}:{input.Key}";
         var comments = await plane.ListCommentsAsync(input.ProjectId, input.WorkItemId, cancellationToken);
@@ -30,16 +30,16 @@ public sealed class EnsurePlaneCommentActivity(IPlaneClient plane) : Activity<En
 }
 
 /// <summary>Posts a GitHub issue comment once, found again by a hidden marker in its body.</summary>
-public sealed class EnsureGitHubCommentActivity(IGitHubClient github) : Activity<EnsureGitHubCommentInput>
+public sealed class EnsureForgeCommentActivity(IGitHubClient github) : Activity<EnsureForgeCommentInput>
 {
     /// <inheritdoc />
-    public override string Name => TaskActivities.EnsureGitHubComment;
+    public override string Name => TaskActivities.EnsureForgeComment;
 
     /// <summary>The hidden marker of a comment.</summary>
     public static string Marker(string? instanceId, string key) => $"<!-- orchestrator:comment={instanceId}:{key} -->";
 
     /// <inheritdoc />
-    protected override async Task<object?> RunAsync(ActivityContext context, EnsureGitHubCommentInput input, CancellationToken cancellationToken)
+    protected override async Task<object?> RunAsync(ActivityContext context, EnsureForgeCommentInput input, CancellationToken cancellationToken)
     {
         var repo = RepoRef.Parse(input.Repo);
         var marker = Marker(context.InstanceId, input.Key);

@@ -8,7 +8,7 @@ public abstract record OrchestrationCommand;
 /// new state; its result comes back as an event of the orchestration (or <c>ActivityFailed</c> once
 /// retries are exhausted).
 /// </summary>
-/// <param name="Activity">Registered activity name, e.g. <c>EnsureGitHubIssue</c>.</param>
+/// <param name="Activity">Registered activity name, e.g. <c>EnsureForgeIssue</c>.</param>
 /// <param name="Input">Input object; serialised as JSON with its runtime type.</param>
 /// <param name="Key">Idempotency key, unique within the instance: the engine ignores a second command with the same key.</param>
 /// <param name="Retry">Retry policy for this call.</param>

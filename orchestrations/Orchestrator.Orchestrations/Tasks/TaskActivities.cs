@@ -10,13 +10,13 @@ public static class TaskActivities
     public const string PrepareTaskSpec = "PrepareTaskSpec";
 
     /// <summary>Finds (by hidden marker) or creates the forge issue → <see cref="IssueEnsured"/>.</summary>
-    public const string EnsureGitHubIssue = "EnsureGitHubIssue";
+    public const string EnsureForgeIssue = "EnsureForgeIssue";
 
     /// <summary>Finds (by external id) or posts a tracker comment → <see cref="CommentEnsured"/>.</summary>
-    public const string EnsurePlaneComment = "EnsurePlaneComment";
+    public const string EnsureTrackerComment = "EnsureTrackerComment";
 
     /// <summary>Finds (by hidden marker) or posts a forge issue comment → <see cref="CommentEnsured"/>.</summary>
-    public const string EnsureGitHubComment = "EnsureGitHubComment";
+    public const string EnsureForgeComment = "EnsureForgeComment";
 
     /// <summary>Reads check suites and workflow runs of a commit → <see cref="CiChecked"/>.</summary>
     public const string CheckCi = "CheckCi";
@@ -53,26 +53,26 @@ public sealed record RetryRolePipelineInput(string ChildId, int Round);
 /// <param name="Item">What the webhook carried; missing fields are fetched.</param>
 public sealed record PrepareTaskSpecInput(TaskProject Project, WorkItemSnapshot Item);
 
-/// <summary>Input of <see cref="TaskActivities.EnsureGitHubIssue"/>.</summary>
+/// <summary>Input of <see cref="TaskActivities.EnsureForgeIssue"/>.</summary>
 /// <param name="Repo"><c>owner/name</c>.</param>
 /// <param name="Title">Issue title, <c>[PREFIX-N] Title</c>.</param>
 /// <param name="TaskSpec">TaskSpec Markdown (the body).</param>
 /// <param name="AgentCommand">Last line of the body; <c>null</c> when the orchestrator runs the agents itself (mode <c>run</c>).</param>
-public sealed record EnsureGitHubIssueInput(string Repo, string Title, string TaskSpec, string? AgentCommand);
+public sealed record EnsureForgeIssueInput(string Repo, string Title, string TaskSpec, string? AgentCommand);
 
-/// <summary>Input of <see cref="TaskActivities.EnsurePlaneComment"/>.</summary>
+/// <summary>Input of <see cref="TaskActivities.EnsureTrackerComment"/>.</summary>
 /// <param name="ProjectId">Tracker project.</param>
 /// <param name="WorkItemId">Tracker item.</param>
 /// <param name="Key">Idempotency key within the instance.</param>
 /// <param name="Html">Comment HTML.</param>
-public sealed record EnsurePlaneCommentInput(string ProjectId, string WorkItemId, string Key, string Html);
+public sealed record EnsureTrackerCommentInput(string ProjectId, string WorkItemId, string Key, string Html);
 
-/// <summary>Input of <see cref="TaskActivities.EnsureGitHubComment"/>.</summary>
+/// <summary>Input of <see cref="TaskActivities.EnsureForgeComment"/>.</summary>
 /// <param name="Repo"><c>owner/name</c>.</param>
 /// <param name="IssueNumber">Issue or PR number.</param>
 /// <param name="Key">Idempotency key within the instance.</param>
 /// <param name="Markdown">Comment body; the activity appends the hidden marker.</param>
-public sealed record EnsureGitHubCommentInput(string Repo, int IssueNumber, string Key, string Markdown);
+public sealed record EnsureForgeCommentInput(string Repo, int IssueNumber, string Key, string Markdown);
 
 /// <summary>Input of <see cref="TaskActivities.CheckCi"/>.</summary>
 /// <param name="Repo"><c>owner/name</c>.</param>

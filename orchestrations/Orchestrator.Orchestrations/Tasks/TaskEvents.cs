@@ -55,7 +55,7 @@ public sealed record TaskSpecBuilt(string TaskKey, string Title, string Markdown
 /// <param name="Item">The complete work item as fetched.</param>
 public sealed record TaskSpecRejected(string TaskKey, IReadOnlyList<string> Missing, WorkItemSnapshot Item) : TaskEvent;
 
-/// <summary>Result of <see cref="TaskActivities.EnsureGitHubIssue"/>.</summary>
+/// <summary>Result of <see cref="TaskActivities.EnsureForgeIssue"/>.</summary>
 /// <param name="Number">Issue number.</param>
 /// <param name="Url">Issue link.</param>
 /// <param name="Created"><c>false</c> when an issue with our marker already existed (resume after a crash).</param>

@@ -114,8 +114,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 step.State = next;
                 return step
                     .Do(new ScheduleActivity(
-                        TaskActivities.EnsureGitHubIssue,
-                        new EnsureGitHubIssueInput(s.Project.Repo, $"[{b.TaskKey}] {b.Title}", b.Markdown, s.Project.RunsAgents ? null : s.Project.AgentCommand),
+                        TaskActivities.EnsureForgeIssue,
+                        new EnsureForgeIssueInput(s.Project.Repo, $"[{b.TaskKey}] {b.Title}", b.Markdown, s.Project.RunsAgents ? null : s.Project.AgentCommand),
                         $"issue:{s.Round}",
                         RetryPolicy.ExternalApi))
                     .Say($"TaskSpec v{next.TaskSpecVersion} created for {b.TaskKey}");
@@ -299,7 +299,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 return Fail(step, FailedStep.TaskSpec, reason, now);
             case TaskActivities.StartRolePipeline when s.Status is TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED:
                 return Fail(step, FailedStep.Agents, reason, now);
-            case TaskActivities.EnsureGitHubIssue when s.Status == TaskStatus.TASKSPEC_CREATED:
+            case TaskActivities.EnsureForgeIssue when s.Status == TaskStatus.TASKSPEC_CREATED:
                 return Fail(step, FailedStep.Issue, reason, now)
                     .Do(PlaneComment(step.State, $"issue-failed:{s.Round}",
                         $"<p>Orchestrator could not create the GitHub issue in {Html(s.Project.Repo)}: {Html(f.Error)}</p>"));
@@ -328,8 +328,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 step.State = s with { Round = round, Status = TaskStatus.TASKSPEC_CREATED, FailedStep = null, FailureReason = null };
                 return step
                     .Do(new ScheduleActivity(
-                        TaskActivities.EnsureGitHubIssue,
-                        new EnsureGitHubIssueInput(s.Project.Repo, $"[{s.TaskKey}] {s.Title}", s.TaskSpec ?? "", s.Project.RunsAgents ? null : s.Project.AgentCommand),
+                        TaskActivities.EnsureForgeIssue,
+                        new EnsureForgeIssueInput(s.Project.Repo, $"[{s.TaskKey}] {s.Title}", s.TaskSpec ?? "", s.Project.RunsAgents ? null : s.Project.AgentCommand),
                         $"issue:{round}",
                         RetryPolicy.ExternalApi))
                     .Say(summary);
@@ -376,8 +376,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         var s = step.State;
         var link = s.CiUrl is { } url ? $" Details: {url}" : "";
         step.Do(new ScheduleActivity(
-            TaskActivities.EnsureGitHubComment,
-            new EnsureGitHubCommentInput(s.Project.Repo, s.IssueNumber ?? 0, $"ci-failed:{s.Round}",
+            TaskActivities.EnsureForgeComment,
+            new EnsureForgeCommentInput(s.Project.Repo, s.IssueNumber ?? 0, $"ci-failed:{s.Round}",
                 $"**Orchestrator:** {reason} after PR #{s.PrNumber} was merged.{link}"),
             $"gh-comment:ci-failed:{s.Round}",
             RetryPolicy.ExternalApi));
@@ -448,7 +448,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
     }
 
     private static ScheduleActivity PlaneComment(TaskState s, string key, string html) =>
-        new(TaskActivities.EnsurePlaneComment, new EnsurePlaneCommentInput(s.Project.TrackerProjectId, s.WorkItemId, key, html), $"plane-comment:{key}", RetryPolicy.ExternalApi);
+        new(TaskActivities.EnsureTrackerComment, new EnsureTrackerCommentInput(s.Project.TrackerProjectId, s.WorkItemId, key, html), $"plane-comment:{key}", RetryPolicy.ExternalApi);
 
     private static WorkItemSnapshot Merge(WorkItemSnapshot old, WorkItemSnapshot @new) => new(
         old.WorkItemId,

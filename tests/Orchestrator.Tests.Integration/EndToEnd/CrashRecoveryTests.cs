@@ -30,7 +30,7 @@ public sealed class CrashRecoveryTests
         await doomed.WaitForExitAsync();
         Assert.Single(h.GitHub.Issues(Harness.Repo));
         Assert.Equal("TASKSPEC_CREATED", await h.Db.ScalarAsync<string>("SELECT custom_status FROM instances WHERE id = @id", ("id", id)));
-        Assert.Equal("running", await h.Db.ScalarAsync<string>("SELECT status FROM work_items WHERE name = 'EnsureGitHubIssue'"));
+        Assert.Equal("running", await h.Db.ScalarAsync<string>("SELECT status FROM work_items WHERE name = 'EnsureForgeIssue'"));
 
         // A new host on the same database rescues the expired lease and re-runs the activity.
         await h.StartHostAsync();
@@ -40,7 +40,7 @@ public sealed class CrashRecoveryTests
         var issue = Assert.Single(h.GitHub.Issues(Harness.Repo));
         Assert.Equal(issue.HtmlUrl, task.Links.Issue);
         Assert.Contains(task.Timeline, t => t.Summary.Contains("found (created before a restart)", StringComparison.Ordinal));
-        Assert.Equal(2, await h.Db.ScalarAsync<int>("SELECT attempt FROM work_items WHERE name = 'EnsureGitHubIssue'"));
+        Assert.Equal(2, await h.Db.ScalarAsync<int>("SELECT attempt FROM work_items WHERE name = 'EnsureForgeIssue'"));
         Assert.Single(h.Plane.Comments(item.Id));
         h.AssertNoUnexpectedRequests();
     }

@@ -24,7 +24,7 @@ public sealed class PipelineTests
         Assert.Equal($"[WEB-{item.SequenceId}] Add a health endpoint", issue.Title);
         var lines = issue.Body!.Split('\n');
         Assert.Equal("/opencode implement", lines[^1]);
-        Assert.Contains(EnsureGitHubIssueActivity.Marker(id), issue.Body, StringComparison.Ordinal);
+        Assert.Contains(EnsureForgeIssueActivity.Marker(id), issue.Body, StringComparison.Ordinal);
         Assert.Contains($"# TaskSpec: WEB-{item.SequenceId}", issue.Body, StringComparison.Ordinal);
         Assert.Contains("## Acceptance Criteria", issue.Body, StringComparison.Ordinal);
         Assert.Contains("Please add GET /healthz", task.TaskSpec, StringComparison.Ordinal);
@@ -58,7 +58,7 @@ public sealed class PipelineTests
 
         // Logs carry ids, never secrets or payloads.
         var logs = string.Join("\n", h.Logs.Lines);
-        Assert.Contains($"Instance {id} EnsureGitHubIssue", logs, StringComparison.Ordinal);
+        Assert.Contains($"Instance {id} EnsureForgeIssue", logs, StringComparison.Ordinal);
         Assert.Contains($"github delivery {h.GitHub.Deliveries[0].DeliveryId}", logs, StringComparison.Ordinal);
         foreach (var secret in new[] { Harness.GitHubToken, Harness.PlaneToken, Harness.GitHubSecret, Harness.PlaneSecret, "Please add GET /healthz", "Implements the endpoint" })
         {

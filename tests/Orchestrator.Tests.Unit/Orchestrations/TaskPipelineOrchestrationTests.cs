@@ -90,8 +90,8 @@ public sealed class TaskPipelineOrchestrationTests
         Assert.Equal("# TaskSpec", d.State.TaskSpec);
         Assert.Equal(1, d.State.TaskSpecVersion);
         var issue = Assert.Single(Activities(d));
-        Assert.Equal(TaskActivities.EnsureGitHubIssue, issue.Activity);
-        Assert.Equal(new EnsureGitHubIssueInput("acme/web", "[WEB-42] Add a health endpoint", "# TaskSpec", "/opencode implement"), issue.Input);
+        Assert.Equal(TaskActivities.EnsureForgeIssue, issue.Activity);
+        Assert.Equal(new EnsureForgeIssueInput("acme/web", "[WEB-42] Add a health endpoint", "# TaskSpec", "/opencode implement"), issue.Input);
     }
 
     [Fact]
@@ -103,8 +103,8 @@ public sealed class TaskPipelineOrchestrationTests
         Assert.Equal(RuntimeStatus.Failed, d.RuntimeStatus);
         Assert.Equal(FailedStep.TaskSpec, d.State.FailedStep);
         var comment = Assert.Single(Activities(d));
-        Assert.Equal(TaskActivities.EnsurePlaneComment, comment.Activity);
-        Assert.Contains("no title and description", ((EnsurePlaneCommentInput)comment.Input).Html, StringComparison.Ordinal);
+        Assert.Equal(TaskActivities.EnsureTrackerComment, comment.Activity);
+        Assert.Contains("no title and description", ((EnsureTrackerCommentInput)comment.Input).Html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class TaskPipelineOrchestrationTests
         Assert.Equal(["github-issue:acme/web#7"], d.CorrelationKeys);
         var comment = Assert.Single(Activities(d));
         Assert.Equal("plane-comment:issue-link", comment.Key);
-        Assert.Contains("https://github.test/acme/web/issues/7", ((EnsurePlaneCommentInput)comment.Input).Html, StringComparison.Ordinal);
+        Assert.Contains("https://github.test/acme/web/issues/7", ((EnsureTrackerCommentInput)comment.Input).Html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -204,8 +204,8 @@ public sealed class TaskPipelineOrchestrationTests
 
         Assert.Equal(TaskStatus.DEPLOYED, d.State.Status);
         Assert.Equal(RuntimeStatus.Completed, d.RuntimeStatus);
-        Assert.Equal([TaskActivities.CompleteTrackerItem, TaskActivities.EnsurePlaneComment], ActivityNames(d));
-        Assert.Contains("Lead time 4m 12s", ((EnsurePlaneCommentInput)Activities(d).Last().Input).Html, StringComparison.Ordinal);
+        Assert.Equal([TaskActivities.CompleteTrackerItem, TaskActivities.EnsureTrackerComment], ActivityNames(d));
+        Assert.Contains("Lead time 4m 12s", ((EnsureTrackerCommentInput)Activities(d).Last().Input).Html, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -221,8 +221,8 @@ public sealed class TaskPipelineOrchestrationTests
         Assert.Equal(TaskStatus.FAILED, d.State.Status);
         Assert.Equal(FailedStep.Ci, d.State.FailedStep);
         Assert.Contains(conclusion, d.State.FailureReason, StringComparison.Ordinal);
-        Assert.Equal([TaskActivities.EnsureGitHubComment, TaskActivities.EnsurePlaneComment], ActivityNames(d));
-        Assert.Equal(7, ((EnsureGitHubCommentInput)Activities(d).First().Input).IssueNumber);
+        Assert.Equal([TaskActivities.EnsureForgeComment, TaskActivities.EnsureTrackerComment], ActivityNames(d));
+        Assert.Equal(7, ((EnsureForgeCommentInput)Activities(d).First().Input).IssueNumber);
     }
 
     [Theory]
@@ -266,7 +266,7 @@ public sealed class TaskPipelineOrchestrationTests
         Assert.Equal(T0.AddHours(1).AddMinutes(3), d.State.DeployedAt);
         var complete = Activities(d).First();
         Assert.Equal(new CompleteTrackerItemInput("proj-1", "wi-1"), complete.Input);
-        var html = ((EnsurePlaneCommentInput)Activities(d).Last().Input).Html;
+        var html = ((EnsureTrackerCommentInput)Activities(d).Last().Input).Html;
         Assert.Contains("issues/7", html, StringComparison.Ordinal);
         Assert.Contains("pull/8", html, StringComparison.Ordinal);
         Assert.Contains("18cc785", html, StringComparison.Ordinal);
@@ -301,7 +301,7 @@ public sealed class TaskPipelineOrchestrationTests
 
         Assert.Equal(TaskStatus.FAILED, d.State.Status);
         Assert.Contains("CI did not finish", d.State.FailureReason, StringComparison.Ordinal);
-        Assert.Equal([TaskActivities.EnsureGitHubComment, TaskActivities.EnsurePlaneComment], ActivityNames(d));
+        Assert.Equal([TaskActivities.EnsureForgeComment, TaskActivities.EnsureTrackerComment], ActivityNames(d));
     }
 
     [Fact]
@@ -357,7 +357,7 @@ public sealed class TaskPipelineOrchestrationTests
 
     [Theory]
     [InlineData(FailedStep.TaskSpec, TaskStatus.RECEIVED, TaskActivities.PrepareTaskSpec, "spec:1")]
-    [InlineData(FailedStep.Issue, TaskStatus.TASKSPEC_CREATED, TaskActivities.EnsureGitHubIssue, "issue:1")]
+    [InlineData(FailedStep.Issue, TaskStatus.TASKSPEC_CREATED, TaskActivities.EnsureForgeIssue, "issue:1")]
     [InlineData(FailedStep.Ci, TaskStatus.WAITING_CI, TaskActivities.CheckCi, "ci-check:1:0")]
     public void Retry_resumes_at_the_failed_step(FailedStep step, TaskStatus resumed, string activity, string key)
     {
@@ -393,8 +393,8 @@ public sealed class TaskPipelineOrchestrationTests
 
     [Theory]
     [InlineData(TaskActivities.PrepareTaskSpec, TaskStatus.RECEIVED, TaskStatus.FAILED)]
-    [InlineData(TaskActivities.EnsureGitHubIssue, TaskStatus.TASKSPEC_CREATED, TaskStatus.FAILED)]
-    [InlineData(TaskActivities.EnsurePlaneComment, TaskStatus.ISSUE_CREATED, TaskStatus.ISSUE_CREATED)]
+    [InlineData(TaskActivities.EnsureForgeIssue, TaskStatus.TASKSPEC_CREATED, TaskStatus.FAILED)]
+    [InlineData(TaskActivities.EnsureTrackerComment, TaskStatus.ISSUE_CREATED, TaskStatus.ISSUE_CREATED)]
     [InlineData(TaskActivities.CheckCi, TaskStatus.WAITING_CI, TaskStatus.WAITING_CI)]
     [InlineData(TaskActivities.CompleteTrackerItem, TaskStatus.DEPLOYED, TaskStatus.DEPLOYED)]
     public void ActivityFailed_fails_only_critical_steps(string activity, TaskStatus from, TaskStatus to)
@@ -415,9 +415,9 @@ public sealed class TaskPipelineOrchestrationTests
     [Fact]
     public void A_failed_issue_creation_is_reported_on_the_work_item()
     {
-        var d = _decider.Decide(At(TaskStatus.TASKSPEC_CREATED), new TaskActivityFailed(TaskActivities.EnsureGitHubIssue, "issue:0", "Not Found", 1), T0);
+        var d = _decider.Decide(At(TaskStatus.TASKSPEC_CREATED), new TaskActivityFailed(TaskActivities.EnsureForgeIssue, "issue:0", "Not Found", 1), T0);
         Assert.Equal(FailedStep.Issue, d.State.FailedStep);
-        Assert.Contains("Not Found", ((EnsurePlaneCommentInput)Assert.Single(Activities(d)).Input).Html, StringComparison.Ordinal);
+        Assert.Contains("Not Found", ((EnsureTrackerCommentInput)Assert.Single(Activities(d)).Input).Html, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -9,13 +9,13 @@ namespace Orchestrator.Functions.Activities;
 /// most recent issues (the search API lags, so it is not used), and creates the issue only when none
 /// carries it. Body: TaskSpec, marker, then the agent command alone on the last line.
 /// </summary>
-public sealed class EnsureGitHubIssueActivity(IGitHubClient github) : Activity<EnsureGitHubIssueInput>
+public sealed class EnsureForgeIssueActivity(IGitHubClient github) : Activity<EnsureForgeIssueInput>
 {
     /// <summary>How many recent issues are searched for the marker.</summary>
     public const int RecentIssues = 100;
 
     /// <inheritdoc />
-    public override string Name => TaskActivities.EnsureGitHubIssue;
+    public override string Name => TaskActivities.EnsureForgeIssue;
 
     /// <summary>The hidden marker for an instance.</summary>
     public static string Marker(string instanceId) => $"<!-- orchestrator:task={instanceId} -->";
@@ -27,9 +27,9 @@ public sealed class EnsureGitHubIssueActivity(IGitHubClient github) : Activity<E
             : $"{taskSpec.TrimEnd()}\n\n{Marker(instanceId)}\n\n{agentCommand.Trim()}";
 
     /// <inheritdoc />
-    protected override async Task<object?> RunAsync(ActivityContext context, EnsureGitHubIssueInput input, CancellationToken cancellationToken)
+    protected override async Task<object?> RunAsync(ActivityContext context, EnsureForgeIssueInput input, CancellationToken cancellationToken)
     {
-        var instanceId = context.InstanceId ?? throw new PermanentActivityException("EnsureGitHubIssue needs an instance.");
+        var instanceId = context.InstanceId ?? throw new PermanentActivityException("EnsureForgeIssue needs an instance.");
         var repo = RepoRef.Parse(input.Repo);
         var marker = Marker(instanceId);
         var existing = (await github.ListRecentIssuesAsync(repo, RecentIssues, cancellationToken))
