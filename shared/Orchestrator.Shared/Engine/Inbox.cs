@@ -5,12 +5,13 @@ namespace Orchestrator.Shared.Engine;
 
 /// <summary>A webhook delivery as stored in the inbox.</summary>
 /// <param name="Id">Inbox row id.</param>
-/// <param name="Source"><c>plane</c> or <c>github</c>.</param>
+/// <param name="Source"><c>plane</c>, <c>github</c>, <c>gitea</c> or <c>asana</c>.</param>
 /// <param name="DeliveryId">Delivery id header value.</param>
 /// <param name="EventType">Event header value.</param>
 /// <param name="Body">Exact raw body.</param>
 /// <param name="ReceivedAt">When it was accepted.</param>
-public sealed record InboxDelivery(long Id, string Source, string DeliveryId, string EventType, byte[] Body, DateTimeOffset ReceivedAt);
+/// <param name="ProjectSlug">Project of the per-project endpoint it came through, or <c>null</c> for a global endpoint.</param>
+public sealed record InboxDelivery(long Id, string Source, string DeliveryId, string EventType, byte[] Body, DateTimeOffset ReceivedAt, string? ProjectSlug = null);
 
 /// <summary>
 /// The webhook inbox. Accepting a delivery inserts the inbox row and its routing work item in one
@@ -24,13 +25,24 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
 
     /// <summary>Stores a verified delivery and queues its routing.</summary>
     /// <returns><c>true</c> when stored; <c>false</c> for a duplicate.</returns>
-    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, byte[] body, CancellationToken cancellationToken)
+    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, byte[] body, CancellationToken cancellationToken) =>
+        await AcceptAsync(source, deliveryId, eventType, body, projectSlug: null, cancellationToken);
+
+    /// <summary>As <see cref="AcceptAsync(string, string, string, byte[], CancellationToken)"/>, for a per-project endpoint.</summary>
+    /// <param name="source"><c>plane</c>, <c>github</c>, <c>gitea</c> or <c>asana</c>.</param>
+    /// <param name="deliveryId">Platform delivery id, or <c>sha256:&lt;hex&gt;</c> of the body when the platform sends none.</param>
+    /// <param name="eventType">Event name.</param>
+    /// <param name="body">Raw verified body.</param>
+    /// <param name="projectSlug">Project of the endpoint, or <c>null</c> for the global endpoints.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns><c>true</c> when stored; <c>false</c> for a duplicate.</returns>
+    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, byte[] body, string? projectSlug, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var command = dataSource.CreateCommand("""
             WITH ins AS (
-                INSERT INTO inbox (source, delivery_id, event_type, body_sha256, body, received_at)
-                VALUES (@source, @delivery, @event, @sha, @body, @now)
+                INSERT INTO inbox (source, delivery_id, event_type, body_sha256, body, received_at, project_slug)
+                VALUES (@source, @delivery, @event, @sha, @body, @now, @project)
                 ON CONFLICT DO NOTHING
                 RETURNING id),
             work AS (
@@ -49,6 +61,7 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
         command.Parameters.AddWithValue("body", body);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("activity", RouteActivity);
+        command.Parameters.AddWithValue("project", (object?)projectSlug ?? DBNull.Value);
         var stored = (long)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
         if (stored)
         {
@@ -62,7 +75,7 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
     public async Task<InboxDelivery?> GetAsync(long id, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT id, source, delivery_id, event_type, body, received_at FROM inbox WHERE id = @id");
+            "SELECT id, source, delivery_id, event_type, body, received_at, project_slug FROM inbox WHERE id = @id");
         command.Parameters.AddWithValue("id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -71,7 +84,7 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
         }
 
         return new InboxDelivery(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-            (byte[])reader[4], reader.GetFieldValue<DateTimeOffset>(5));
+            (byte[])reader[4], reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetString(6));
     }
 
     /// <summary>Records what routing did with a delivery (e.g. <c>started plane-…</c>, <c>ignored: unknown project</c>).</summary>
