@@ -1,3 +1,4 @@
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
@@ -10,14 +11,17 @@ namespace Orchestrator.Functions.Activities;
 /// Success. Check suites without check runs are skipped: GitHub creates one for every installed app
 /// with checks permission and leaves it <c>queued</c> forever.
 /// </summary>
-public sealed class CheckCiActivity(IGitHubClient github) : Activity<CheckCiInput>
+public sealed class CheckCiActivity(PlatformRegistry platforms) : Activity<CheckCiInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.CheckCi;
 
     /// <inheritdoc />
-    protected override async Task<object?> RunAsync(ActivityContext context, CheckCiInput input, CancellationToken cancellationToken) =>
-        await CheckAsync(github, RepoRef.Parse(input.Repo), input.Sha, cancellationToken);
+    protected override async Task<object?> RunAsync(ActivityContext context, CheckCiInput input, CancellationToken cancellationToken)
+    {
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        return await CheckAsync(project.Forge, RepoRef.Parse(input.Repo), input.Sha, cancellationToken);
+    }
 
     /// <summary>The aggregate check, shared with reconciliation.</summary>
     public static async Task<CiChecked> CheckAsync(IGitHubClient github, RepoRef repo, string sha, CancellationToken cancellationToken)

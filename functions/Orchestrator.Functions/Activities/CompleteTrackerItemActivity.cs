@@ -1,33 +1,15 @@
-using System.Collections.Concurrent;
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
-using Orchestrator.Shared.Plane;
+using Orchestrator.Shared.GitHub;
 
 namespace Orchestrator.Functions.Activities;
 
-/// <summary>Plane project states, cached for ten minutes per project (state ids are never hard-coded).</summary>
-public sealed class PlaneStateCache(IPlaneClient plane, TimeProvider clock)
-{
-    private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(10);
-    private readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyList<PlaneState> States)> _cache = new();
-
-    /// <summary>The project's states, from cache when fresh.</summary>
-    public async Task<IReadOnlyList<PlaneState>> GetAsync(string projectId, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        if (_cache.TryGetValue(projectId, out var hit) && now - hit.At < Ttl)
-        {
-            return hit.States;
-        }
-
-        var states = await plane.ListStatesAsync(projectId, cancellationToken);
-        _cache[projectId] = (now, states);
-        return states;
-    }
-}
-
-/// <summary>Moves the Plane work item to the project's state whose group is <c>completed</c>.</summary>
-public sealed class CompleteTrackerItemActivity(IPlaneClient plane, PlaneStateCache states) : Activity<CompleteTrackerItemInput>
+/// <summary>
+/// Completes the tracker item (Plane: the project's state of group <c>completed</c>; Asana: <c>completed: true</c>)
+/// → <see cref="TrackerCompleted"/>, saying whether we completed it or a person already had.
+/// </summary>
+public sealed class CompleteTrackerItemActivity(PlatformRegistry platforms) : Activity<CompleteTrackerItemInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.CompleteTrackerItem;
@@ -35,9 +17,61 @@ public sealed class CompleteTrackerItemActivity(IPlaneClient plane, PlaneStateCa
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext context, CompleteTrackerItemInput input, CancellationToken cancellationToken)
     {
-        var done = (await states.GetAsync(input.ProjectId, cancellationToken)).FirstOrDefault(s => s.Group == "completed")
-            ?? throw new PermanentActivityException($"Plane project {input.ProjectId} has no state in the 'completed' group; add one (e.g. 'Done').");
-        await plane.UpdateWorkItemStateAsync(input.ProjectId, input.WorkItemId, done.Id, cancellationToken);
-        return new TrackerCompleted(done.Name);
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        var (state, byUs) = await project.Tracker.CompleteAsync(input.ProjectId, input.WorkItemId, cancellationToken);
+        return new TrackerCompleted(state, byUs);
+    }
+}
+
+/// <summary>Reopens a tracker item we completed, after CI on the merge commit failed later → <see cref="TrackerReopened"/>.</summary>
+public sealed class ReopenTrackerItemActivity(PlatformRegistry platforms) : Activity<ReopenTrackerItemInput>
+{
+    /// <inheritdoc />
+    public override string Name => TaskActivities.ReopenTrackerItem;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext context, ReopenTrackerItemInput input, CancellationToken cancellationToken)
+    {
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        return new TrackerReopened(await project.Tracker.ReopenAsync(input.ProjectId, input.WorkItemId, cancellationToken));
+    }
+}
+
+/// <summary>Adds or removes a label on the forge issue (e.g. <c>auto-disabled</c>) → <see cref="ForgeLabelSet"/>. Idempotent on both forges.</summary>
+public sealed class SetForgeLabelActivity(PlatformRegistry platforms) : Activity<SetForgeLabelInput>
+{
+    /// <inheritdoc />
+    public override string Name => TaskActivities.SetForgeLabel;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext context, SetForgeLabelInput input, CancellationToken cancellationToken)
+    {
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        var repo = RepoRef.Parse(input.Repo);
+        if (input.Present)
+        {
+            await project.Forge.AddLabelAsync(repo, input.IssueNumber, input.Label, cancellationToken);
+        }
+        else
+        {
+            await project.Forge.RemoveLabelAsync(repo, input.IssueNumber, input.Label, cancellationToken);
+        }
+
+        return new ForgeLabelSet(input.Label, input.Present);
+    }
+}
+
+/// <summary>Closes the forge issue as not planned (the tracker cancelled the task) → <see cref="ForgeIssueClosed"/>.</summary>
+public sealed class CloseForgeIssueActivity(PlatformRegistry platforms) : Activity<CloseForgeIssueInput>
+{
+    /// <inheritdoc />
+    public override string Name => TaskActivities.CloseForgeIssue;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext context, CloseForgeIssueInput input, CancellationToken cancellationToken)
+    {
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        var issue = await project.Forge.CloseIssueAsNotPlannedAsync(RepoRef.Parse(input.Repo), input.IssueNumber, cancellationToken);
+        return new ForgeIssueClosed(issue.Number);
     }
 }

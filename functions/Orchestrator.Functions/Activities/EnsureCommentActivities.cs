@@ -1,15 +1,15 @@
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
-using Orchestrator.Shared.Plane;
 
 namespace Orchestrator.Functions.Activities;
 
 /// <summary>
-/// Posts a Plane comment once: the comment carries <c>external_id = &lt;instance&gt;:&lt;key&gt;</c>
-/// (and <c>external_source = orchestrator</c>), and is only created when no comment has that id.
+/// Posts a tracker comment once: Plane comments carry <c>external_id = &lt;instance&gt;:&lt;key&gt;</c>
+/// (and <c>external_source = orchestrator</c>); Asana stories a short reference derived from it.
 /// </summary>
-public sealed class EnsureTrackerCommentActivity(IPlaneClient plane) : Activity<EnsureTrackerCommentInput>
+public sealed class EnsureTrackerCommentActivity(PlatformRegistry platforms) : Activity<EnsureTrackerCommentInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.EnsureTrackerComment;
@@ -17,20 +17,14 @@ public sealed class EnsureTrackerCommentActivity(IPlaneClient plane) : Activity<
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext context, EnsureTrackerCommentInput input, CancellationToken cancellationToken)
     {
-        var externalId = $"{context.InstanceId}:{input.Key}";
-        var comments = await plane.ListCommentsAsync(input.ProjectId, input.WorkItemId, cancellationToken);
-        if (comments.Any(c => c.ExternalId == externalId))
-        {
-            return new CommentEnsured("plane", input.Key, Created: false);
-        }
-
-        await plane.CreateCommentAsync(input.ProjectId, input.WorkItemId, input.Html, externalId, cancellationToken);
-        return new CommentEnsured("plane", input.Key, Created: true);
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        var created = await project.Tracker.EnsureCommentAsync(input.ProjectId, input.WorkItemId, $"{context.InstanceId}:{input.Key}", input.Html, cancellationToken);
+        return new CommentEnsured(project.Tracker.Kind, input.Key, created);
     }
 }
 
-/// <summary>Posts a GitHub issue comment once, found again by a hidden marker in its body.</summary>
-public sealed class EnsureForgeCommentActivity(IGitHubClient github) : Activity<EnsureForgeCommentInput>
+/// <summary>Posts a forge issue comment once, found again by a hidden marker in its body.</summary>
+public sealed class EnsureForgeCommentActivity(PlatformRegistry platforms) : Activity<EnsureForgeCommentInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.EnsureForgeComment;
@@ -41,15 +35,17 @@ public sealed class EnsureForgeCommentActivity(IGitHubClient github) : Activity<
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext context, EnsureForgeCommentInput input, CancellationToken cancellationToken)
     {
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        var github = project.Forge;
         var repo = RepoRef.Parse(input.Repo);
         var marker = Marker(context.InstanceId, input.Key);
         var comments = await github.ListIssueCommentsAsync(repo, input.IssueNumber, cancellationToken);
         if (comments.Any(c => c.Body.Contains(marker, StringComparison.Ordinal)))
         {
-            return new CommentEnsured("github", input.Key, Created: false);
+            return new CommentEnsured(project.Project.Forge.Kind, input.Key, Created: false);
         }
 
         await github.CreateIssueCommentAsync(repo, input.IssueNumber, $"{input.Markdown}\n\n{marker}", cancellationToken);
-        return new CommentEnsured("github", input.Key, Created: true);
+        return new CommentEnsured(project.Project.Forge.Kind, input.Key, Created: true);
     }
 }

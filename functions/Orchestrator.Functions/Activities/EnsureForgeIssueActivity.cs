@@ -1,3 +1,4 @@
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
@@ -9,7 +10,7 @@ namespace Orchestrator.Functions.Activities;
 /// most recent issues (the search API lags, so it is not used), and creates the issue only when none
 /// carries it. Body: TaskSpec, marker, then the agent command alone on the last line.
 /// </summary>
-public sealed class EnsureForgeIssueActivity(IGitHubClient github) : Activity<EnsureForgeIssueInput>
+public sealed class EnsureForgeIssueActivity(PlatformRegistry platforms) : Activity<EnsureForgeIssueInput>
 {
     /// <summary>How many recent issues are searched for the marker.</summary>
     public const int RecentIssues = 100;
@@ -30,6 +31,8 @@ public sealed class EnsureForgeIssueActivity(IGitHubClient github) : Activity<En
     protected override async Task<object?> RunAsync(ActivityContext context, EnsureForgeIssueInput input, CancellationToken cancellationToken)
     {
         var instanceId = context.InstanceId ?? throw new PermanentActivityException("EnsureForgeIssue needs an instance.");
+        var (_, project) = await platforms.ForInstanceAsync(instanceId, cancellationToken);
+        var github = project.Forge;
         var repo = RepoRef.Parse(input.Repo);
         var marker = Marker(instanceId);
         var existing = (await github.ListRecentIssuesAsync(repo, RecentIssues, cancellationToken))

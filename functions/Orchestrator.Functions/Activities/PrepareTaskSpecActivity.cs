@@ -1,16 +1,15 @@
-using Orchestrator.Functions.Routing;
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
-using Orchestrator.Shared.Plane;
 using Orchestrator.Shared.TaskSpecs;
 
 namespace Orchestrator.Functions.Activities;
 
 /// <summary>
-/// Fetches the work item from Plane when the delivery lacked fields (description, labels, state,
+/// Fetches the work item from the tracker when the delivery lacked fields (description, labels, state,
 /// sequence id), then builds the TaskSpec → <see cref="TaskSpecBuilt"/> or <see cref="TaskSpecRejected"/>.
 /// </summary>
-public sealed class PrepareTaskSpecActivity(IPlaneClient plane) : Activity<PrepareTaskSpecInput>
+public sealed class PrepareTaskSpecActivity(PlatformRegistry platforms) : Activity<PrepareTaskSpecInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.PrepareTaskSpec;
@@ -23,7 +22,8 @@ public sealed class PrepareTaskSpecActivity(IPlaneClient plane) : Activity<Prepa
             || context.Key != "spec:0")
         {
             // Missing fields, or a rebuild (round > 0): read the item as it is now.
-            item = PlanePayloads.Snapshot(await plane.GetWorkItemAsync(input.Project.TrackerProjectId, item.WorkItemId, cancellationToken));
+            var tracker = (await platforms.ForTaskAsync(input.Project, cancellationToken)).Tracker;
+            item = await tracker.GetItemAsync(input.Project.TrackerProjectId, item.WorkItemId, cancellationToken);
         }
 
         var taskKey = $"{input.Project.WorkItemPrefix}-{item.SequenceId}";

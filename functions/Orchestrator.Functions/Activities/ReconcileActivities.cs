@@ -1,3 +1,4 @@
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Reconciliation;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
@@ -11,7 +12,7 @@ namespace Orchestrator.Functions.Activities;
 /// (open → linked; merged → merged with its SHA; the linked PR closed unmerged → closed), and, while
 /// waiting for CI, the aggregate CI result of the merge commit.
 /// </summary>
-public sealed class ReconcileTaskActivity(IGitHubClient github) : Activity<ReconcileTaskInput>
+public sealed class ReconcileTaskActivity(PlatformRegistry platforms) : Activity<ReconcileTaskInput>
 {
     /// <summary>How many recently updated PRs are read.</summary>
     public const int RecentPullRequests = 100;
@@ -22,6 +23,8 @@ public sealed class ReconcileTaskActivity(IGitHubClient github) : Activity<Recon
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext context, ReconcileTaskInput input, CancellationToken cancellationToken)
     {
+        var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
+        var github = project.Forge;
         var repo = RepoRef.Parse(input.Repo);
         var findings = new List<TaskEvent>();
         if (input.Status == TaskStatus.WAITING_CI && input.MergeSha is { } sha)

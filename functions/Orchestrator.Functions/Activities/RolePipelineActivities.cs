@@ -10,54 +10,46 @@ using Orchestrator.Shared.Configuration;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
 using Orchestrator.Shared.Pipelines;
-using Orchestrator.Shared.Plane;
+using Orchestrator.Functions.Platforms;
+using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Functions.Activities;
 
 /// <summary>What the role-pipeline activities need about the task and its project.</summary>
-public sealed class RolePipelineContext(NpgsqlDataSource dataSource, OrchestratorSettings settings)
+public sealed class RolePipelineContext(NpgsqlDataSource dataSource, OrchestratorSettings settings, PlatformRegistry platforms)
 {
     /// <summary>The settings.</summary>
     public OrchestratorSettings Settings => settings;
 
-    /// <summary>Git URL of a project's repository: <c>git_url</c>, else derived from the GitHub API URL.</summary>
-    public string RemoteUrl(ProjectSettings? project, string repo)
-    {
-        if (project?.GitUrl is { Length: > 0 } url)
-        {
-            return url;
-        }
+    /// <summary>The task behind an instance (task or role pipeline) and its project's clients.</summary>
+    /// <exception cref="PermanentActivityException">The task or its project does not exist.</exception>
+    public Task<(TaskState Task, ProjectPlatforms Platforms)> ForAsync(string? instanceId, CancellationToken cancellationToken) =>
+        platforms.ForInstanceAsync(instanceId, cancellationToken);
 
-        var api = settings.GitHubApiUrl;
-        var host = api.Host == "api.github.com" ? "github.com" : api.Authority;
-        return $"{api.Scheme}://{host}/{repo}.git";
-    }
+    /// <summary>Git URL of a project's repository: the project's <c>git_url</c>, else derived from its forge.</summary>
+    public string RemoteUrl(ProjectDefinition project, string repo) => platforms.RemoteUrl(project, repo);
 
     /// <summary>The token for HTTPS remotes (never for local paths).</summary>
-    public string? Token(string remoteUrl) => remoteUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? settings.GitHubToken : null;
+    public async ValueTask<string?> TokenAsync(ProjectPlatforms project, string remoteUrl, CancellationToken cancellationToken) =>
+        remoteUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? await project.GitToken(cancellationToken) : null;
 
     /// <summary>The task pipeline state behind a role pipeline instance (<c>roles-&lt;task&gt;</c>).</summary>
     /// <exception cref="PermanentActivityException">The task instance does not exist.</exception>
-    public async Task<TaskState> TaskOfAsync(string rolePipelineId, CancellationToken cancellationToken)
-    {
-        var taskId = rolePipelineId.StartsWith("roles-", StringComparison.Ordinal) ? rolePipelineId["roles-".Length..] : rolePipelineId;
-        await using var command = dataSource.CreateCommand("SELECT state::text FROM instances WHERE id = @id");
-        command.Parameters.AddWithValue("id", taskId);
-        var json = await command.ExecuteScalarAsync(cancellationToken) as string
-            ?? throw new PermanentActivityException($"Task instance {taskId} of role pipeline {rolePipelineId} does not exist.");
-        return JsonSerializer.Deserialize<TaskState>(json, EngineJson.Options)!;
-    }
+    public Task<TaskState> TaskOfAsync(string rolePipelineId, CancellationToken cancellationToken) => platforms.TaskStateAsync(rolePipelineId, cancellationToken);
+
+    /// <summary>The key agent runs are recorded and capped under: the project slug (tasks from before #4: the tracker project id).</summary>
+    public static string ProjectKey(TaskProject project) => project.ProjectSlug ?? project.TrackerProjectId;
 
     /// <summary>What a project may still spend (its budget minus every recorded run's cost), or <c>null</c> when unlimited.</summary>
-    public async Task<decimal?> ProjectRemainingAsync(ProjectSettings? project, CancellationToken cancellationToken)
+    public async Task<decimal?> ProjectRemainingAsync(ProjectDefinition project, string projectKey, CancellationToken cancellationToken)
     {
-        if (project?.BudgetUsd is not { } budget)
+        if (project.BudgetUsd is not { } budget)
         {
             return null;
         }
 
         await using var command = dataSource.CreateCommand("SELECT COALESCE(sum(cost_usd), 0) FROM agent_runs WHERE project = @p");
-        command.Parameters.AddWithValue("p", project.PlaneProjectId);
+        command.Parameters.AddWithValue("p", projectKey);
         var spent = (decimal)(await command.ExecuteScalarAsync(cancellationToken))!;
         return Math.Max(0, budget - spent);
     }
@@ -73,10 +65,12 @@ public sealed class StartRolePipelineActivity(DurableEngine engine, GitWorkspace
     protected override async Task<object?> RunAsync(ActivityContext activity, StartRolePipelineInput input, CancellationToken cancellationToken)
     {
         var taskId = activity.InstanceId ?? throw new PermanentActivityException("StartRolePipeline needs an instance.");
-        var project = context.Settings.ProjectFor(input.Project.TrackerProjectId);
-        var remote = context.RemoteUrl(project, input.Project.Repo);
-        await git.EnsureMirrorAsync(input.Project.Repo, remote, context.Token(remote), cancellationToken);
-        var yaml = await git.ReadFileAsync(input.Project.Repo, "refs/remotes/origin/HEAD", PipelineDefinitionLoader.RepositoryPath, cancellationToken);
+        var (_, platforms) = await context.ForAsync(taskId, cancellationToken);
+        var project = platforms.Project;
+        var repoName = input.Repo ?? input.Project.Repo;
+        var remote = context.RemoteUrl(project, repoName);
+        await git.EnsureMirrorAsync(repoName, remote, await context.TokenAsync(platforms, remote, cancellationToken), cancellationToken);
+        var yaml = await git.ReadFileAsync(repoName, "refs/remotes/origin/HEAD", PipelineDefinitionLoader.RepositoryPath, cancellationToken);
         var loaded = PipelineDefinitionLoader.LoadOrDefault(yaml, context.Settings.Agents.Names);
         if (loaded.Definition is null)
         {
@@ -84,17 +78,17 @@ public sealed class StartRolePipelineActivity(DurableEngine engine, GitWorkspace
         }
 
         // No pipeline.yml: the built-in stages, run by the project's agent (or the only configured one).
-        var agent = project?.Agent ?? (context.Settings.Agents.Names.Count == 1 ? context.Settings.Agents.Names.First() : null);
+        var agent = project.Agent ?? (context.Settings.Agents.Names.Count == 1 ? context.Settings.Agents.Names.First() : null);
         var definition = yaml is null && agent is not null ? PipelineDefinition.WithAgent(agent) : loaded.Definition;
-        if (project?.BudgetUsd is { } budget)
+        if (project.BudgetUsd is { } budget)
         {
             definition = definition with { ProjectBudgetUsd = budget };
         }
         var childId = TaskPipelineOrchestration.RolePipelineIdFor(taskId);
-        var task = new PipelineTask(childId, input.TaskKey, input.Title, input.TaskSpec, input.Project.Repo, input.Project.TrackerProjectId, input.WorkItemId,
+        var task = new PipelineTask(childId, input.TaskKey, input.Title, input.TaskSpec, repoName, input.Project.TrackerProjectId, input.WorkItemId,
             GitWorkspaces.BranchName(input.TaskKey, input.Title));
         await engine.StartAsync(RolePipelineOrchestration.OrchestrationName, childId,
-            new RolePipelineStarted(definition, task, await context.ProjectRemainingAsync(project, cancellationToken)), "start", taskId, cancellationToken);
+            new RolePipelineStarted(definition, task, await context.ProjectRemainingAsync(project, RolePipelineContext.ProjectKey(input.Project), cancellationToken)), "start", taskId, cancellationToken);
         return new RolePipelineStartedForTask(childId, yaml is null ? "built-in default" : PipelineDefinitionLoader.RepositoryPath);
     }
 }
@@ -108,8 +102,8 @@ public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipeline
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext activity, RetryRolePipelineInput input, CancellationToken cancellationToken)
     {
-        var task = await context.TaskOfAsync(input.ChildId, cancellationToken);
-        var remaining = await context.ProjectRemainingAsync(context.Settings.ProjectFor(task.Project.TrackerProjectId), cancellationToken);
+        var (task, platforms) = await context.ForAsync(input.ChildId, cancellationToken);
+        var remaining = await context.ProjectRemainingAsync(platforms.Project, RolePipelineContext.ProjectKey(task.Project), cancellationToken);
         await engine.RaiseEventAsync(input.ChildId, new PipelineRetryRequested(remaining), $"retry:{input.Round}", cancellationToken);
         return null;
     }
@@ -124,7 +118,6 @@ public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipeline
 public sealed class RunStageAgentActivity(
     IAgentRunner runner,
     GitWorkspaces git,
-    IGitHubClient github,
     RolePipelineContext context,
     ILogger<RunStageAgentActivity> logger) : Activity<RunStageAgentInput>
 {
@@ -134,13 +127,14 @@ public sealed class RunStageAgentActivity(
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext activity, RunStageAgentInput input, CancellationToken cancellationToken)
     {
-        var task = await context.TaskOfAsync(input.InstanceId, cancellationToken);
-        var project = context.Settings.ProjectFor(task.Project.TrackerProjectId);
+        var (task, platforms) = await context.ForAsync(input.InstanceId, cancellationToken);
+        var project = platforms.Project;
+        var github = platforms.Forge;
         var warnings = new List<string>();
         AgentSettings agent;
         try
         {
-            agent = context.Settings.Agents.Resolve(input.Agent, project?.Agents?.GetValueOrDefault(input.Agent), Environment.GetEnvironmentVariable, warnings);
+            agent = context.Settings.Agents.Resolve(input.Agent, project.Agents?.GetValueOrDefault(input.Agent), Environment.GetEnvironmentVariable, warnings);
         }
         catch (KeyNotFoundException ex)
         {
@@ -153,13 +147,13 @@ public sealed class RunStageAgentActivity(
         }
 
         var remote = context.RemoteUrl(project, input.Repo);
-        var token = context.Token(remote);
+        var token = await context.TokenAsync(platforms, remote, cancellationToken);
         var worktree = await git.CreateWorktreeAsync(input.Repo, remote, token, input.Branch, null, cancellationToken);
         try
         {
             var roleOverride = File.Exists(Path.Combine(worktree.Path, input.PromptPath)) ? await File.ReadAllTextAsync(Path.Combine(worktree.Path, input.PromptPath), cancellationToken) : null;
             var prompt = RolePrompts.Compose(input, roleOverride);
-            var result = await runner.RunAsync(new AgentRunSpec(input.InstanceId, task.Project.TrackerProjectId, input.Stage, Math.Max(1, input.Round), agent, prompt, worktree.Path), cancellationToken);
+            var result = await runner.RunAsync(new AgentRunSpec(input.InstanceId, RolePipelineContext.ProjectKey(task.Project), input.Stage, Math.Max(1, input.Round), agent, prompt, worktree.Path), cancellationToken);
             if (result.IsError)
             {
                 if (result.Failure == AgentFailureKind.Transient)
@@ -210,10 +204,9 @@ public sealed class CheckStageGateActivity(GitWorkspaces git, RolePipelineContex
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext activity, CheckStageGateInput input, CancellationToken cancellationToken)
     {
-        var task = await context.TaskOfAsync(activity.InstanceId ?? "", cancellationToken);
-        var project = context.Settings.ProjectFor(task.Project.TrackerProjectId);
-        var remote = context.RemoteUrl(project, input.Repo);
-        await git.EnsureMirrorAsync(input.Repo, remote, context.Token(remote), cancellationToken);
+        var (task, platforms) = await context.ForAsync(activity.InstanceId, cancellationToken);
+        var remote = context.RemoteUrl(platforms.Project, input.Repo);
+        await git.EnsureMirrorAsync(input.Repo, remote, await context.TokenAsync(platforms, remote, cancellationToken), cancellationToken);
         var revision = input.HeadSha ?? $"refs/remotes/origin/{input.Branch}";
         var missing = new List<string>();
         var links = new List<ArtifactLink>();
@@ -251,7 +244,7 @@ public sealed class CheckStageGateActivity(GitWorkspaces git, RolePipelineContex
 }
 
 /// <summary>Aggregate CI of the branch head (every check suite and workflow run).</summary>
-public sealed class CheckStageCiActivity(IGitHubClient github) : Activity<CheckStageCiInput>
+public sealed class CheckStageCiActivity(PlatformRegistry platforms) : Activity<CheckStageCiInput>
 {
     /// <inheritdoc />
     public override string Name => RolePipelineActivities.CheckStageCi;
@@ -260,38 +253,45 @@ public sealed class CheckStageCiActivity(IGitHubClient github) : Activity<CheckS
     protected override async Task<object?> RunAsync(ActivityContext activity, CheckStageCiInput input, CancellationToken cancellationToken)
     {
         var sha = input.Sha ?? throw new PermanentActivityException("CheckStageCi needs the run's head commit.");
-        var ci = await CheckCiActivity.CheckAsync(github, RepoRef.Parse(input.Repo), sha, cancellationToken);
+        var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
+        var ci = await CheckCiActivity.CheckAsync(project.Forge, RepoRef.Parse(input.Repo), sha, cancellationToken);
         return new StageCiChecked(input.Execution, sha, ci.Outcome, ci.Detail, ci.Url);
     }
 }
 
-/// <summary>Posts a stage status comment once (Plane <c>external_id</c> = instance + key).</summary>
-public sealed class PostStageCommentActivity(IPlaneClient plane) : Activity<PostStageCommentInput>
+/// <summary>Posts a stage status comment once on the tracker item (found again by instance + key).</summary>
+public sealed class PostStageCommentActivity(PlatformRegistry platforms) : Activity<PostStageCommentInput>
 {
     /// <inheritdoc />
     public override string Name => RolePipelineActivities.PostStageComment;
 
     /// <inheritdoc />
-    protected override async Task<object?> RunAsync(ActivityContext activity, PostStageCommentInput input, CancellationToken cancellationToken) =>
-        new PipelineCommentPosted(input.Key, await PlaneComments.EnsureAsync(plane, input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+    protected override async Task<object?> RunAsync(ActivityContext activity, PostStageCommentInput input, CancellationToken cancellationToken)
+    {
+        var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
+        return new PipelineCommentPosted(input.Key, await project.Tracker.EnsureCommentAsync(input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+    }
 }
 
 /// <summary>Posts the escalation comment once.</summary>
-public sealed class PostEscalationCommentActivity(IPlaneClient plane) : Activity<PostEscalationCommentInput>
+public sealed class PostEscalationCommentActivity(PlatformRegistry platforms) : Activity<PostEscalationCommentInput>
 {
     /// <inheritdoc />
     public override string Name => RolePipelineActivities.PostEscalationComment;
 
     /// <inheritdoc />
-    protected override async Task<object?> RunAsync(ActivityContext activity, PostEscalationCommentInput input, CancellationToken cancellationToken) =>
-        new PipelineCommentPosted(input.Key, await PlaneComments.EnsureAsync(plane, input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+    protected override async Task<object?> RunAsync(ActivityContext activity, PostEscalationCommentInput input, CancellationToken cancellationToken)
+    {
+        var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
+        return new PipelineCommentPosted(input.Key, await project.Tracker.EnsureCommentAsync(input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+    }
 }
 
 /// <summary>
 /// The human approval gate: the work item's state name against the configured approved / rejected
 /// names; on reject the latest comment that is not ours becomes the reason.
 /// </summary>
-public sealed partial class CheckApprovalActivity(IPlaneClient plane) : Activity<CheckApprovalInput>
+public sealed partial class CheckApprovalActivity(PlatformRegistry platforms) : Activity<CheckApprovalInput>
 {
     /// <inheritdoc />
     public override string Name => RolePipelineActivities.CheckApproval;
@@ -299,8 +299,8 @@ public sealed partial class CheckApprovalActivity(IPlaneClient plane) : Activity
     /// <inheritdoc />
     protected override async Task<object?> RunAsync(ActivityContext activity, CheckApprovalInput input, CancellationToken cancellationToken)
     {
-        var item = await plane.GetWorkItemAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
-        var state = item.State?.Name;
+        var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
+        var state = await project.Tracker.GetStateNameAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
         if (string.Equals(state, input.ApprovedState, StringComparison.OrdinalIgnoreCase))
         {
             return new ApprovalChanged(ApprovalDecision.Approved, null);
@@ -311,9 +311,7 @@ public sealed partial class CheckApprovalActivity(IPlaneClient plane) : Activity
             return new ApprovalChanged(ApprovalDecision.Pending, null);
         }
 
-        var comments = await plane.ListCommentsAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
-        var latest = comments.FirstOrDefault(c => c.ExternalSource is null);
-        var reason = latest is null ? "rejected without a comment" : PlainText(latest.CommentHtml);
+        var reason = await project.Tracker.LatestHumanCommentAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken) ?? "rejected without a comment";
         return new ApprovalChanged(ApprovalDecision.Rejected, reason);
     }
 
@@ -333,21 +331,4 @@ public sealed partial class CheckApprovalActivity(IPlaneClient plane) : Activity
 
     [GeneratedRegex("\\s+")]
     private static partial Regex Spaces();
-}
-
-/// <summary>Plane comments found again by <c>external_id</c>.</summary>
-public static class PlaneComments
-{
-    /// <summary>Creates the comment unless one with <paramref name="externalId"/> exists; returns whether it was created.</summary>
-    public static async Task<bool> EnsureAsync(IPlaneClient plane, string projectId, string workItemId, string externalId, string html, CancellationToken cancellationToken)
-    {
-        var comments = await plane.ListCommentsAsync(projectId, workItemId, cancellationToken);
-        if (comments.Any(c => c.ExternalId == externalId))
-        {
-            return false;
-        }
-
-        await plane.CreateCommentAsync(projectId, workItemId, html, externalId, cancellationToken);
-        return true;
-    }
 }

@@ -1,27 +1,42 @@
 using System.Text.Json;
+using System.Security.Cryptography;
+using System.Text;
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
-using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Asana;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
+using Orchestrator.Shared.Gitea;
 using Orchestrator.Shared.Plane;
+using Orchestrator.Shared.Platform;
+using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Functions.Routing;
 
 /// <summary>
 /// Turns a stored webhook delivery into orchestration starts and external events. Every event it
-/// raises is keyed by the inbox id, so running it twice (a retry after a crash) raises nothing new.
+/// raises is keyed by the inbox id (Asana: by its events' dedupe keys), so running it twice (a retry after a
+/// crash) raises nothing new. Tracker deliveries are read under the project's gating rules
+/// (<see cref="TrackerRules"/>): only an item whose AutoTask marker is on starts a task; later deliveries for a
+/// started task always reach it (that is how AutoTask off, cancel, block and repo changes arrive).
 /// </summary>
-public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings settings, IPlaneClient plane, ILogger<DeliveryRouter> logger)
+public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, PlatformRegistry platforms, ILogger<DeliveryRouter> logger)
 {
     /// <summary>Routes one delivery and returns what was done (stored as the inbox outcome).</summary>
     public async Task<string> RouteAsync(InboxDelivery delivery, CancellationToken cancellationToken)
     {
+        if (delivery.Source == "asana")
+        {
+            return await RouteAsanaAsync(delivery, cancellationToken);
+        }
+
         using var doc = JsonDocument.Parse(delivery.Body);
         var root = doc.RootElement;
         return delivery.Source switch
         {
             "plane" => await RoutePlaneAsync(delivery, root, cancellationToken),
             "github" => await RouteGitHubAsync(delivery, root, cancellationToken),
+            "gitea" => await RouteGiteaAsync(delivery, cancellationToken),
             _ => $"ignored: unknown source {delivery.Source}",
         };
     }
@@ -41,7 +56,7 @@ public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings se
             return "ignored: Plane issue delivery without data.id";
         }
 
-        var instanceId = TaskPipelineOrchestration.InstanceIdFor(workItemId);
+        var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Plane, workItemId);
         var eventKey = $"delivery:{delivery.Id}";
         if (action is "deleted" or "delete")
         {
@@ -51,34 +66,124 @@ public sealed class DeliveryRouter(DurableEngine engine, OrchestratorSettings se
         }
 
         var projectId = Str(data, "project");
-        var project = settings.ProjectFor(projectId);
-        if (project is null)
+        var stored = delivery.ProjectSlug is { } slug
+            ? await projects.GetAsync(slug, ct)
+            : projectId is null ? null : await projects.FindByTrackerProjectAsync(TrackerConfig.Plane, projectId, ct);
+        if (stored is null || projectId is null || !stored.Definition.Tracker.ProjectIds.Contains(projectId, StringComparer.OrdinalIgnoreCase))
         {
-            return $"ignored: Plane project {projectId} is not configured";
+            return $"ignored: Plane project {projectId} is not configured{(delivery.ProjectSlug is { } s ? $" in project '{s}'" : "")}";
         }
 
+        var project = platforms.For(stored);
         var snapshot = PlanePayloads.Snapshot(data);
+        string? stateName = data.TryGetProperty("state", out var st) && st.ValueKind == JsonValueKind.Object ? Str(st, "name") : null;
         if (snapshot.Labels is null)
         {
             // The delivery carried label ids only (API clients send "labels": [uuid]): ask Plane for names.
-            var item = await plane.GetWorkItemAsync(project.PlaneProjectId, workItemId, ct);
-            snapshot = PlanePayloads.Snapshot(item);
+            snapshot = await project.Tracker.GetItemAsync(projectId, workItemId, ct);
+        }
+        else
+        {
+            snapshot = PlaneTracker.WithFacts(stored.Definition, snapshot, stateName);
         }
 
-        var triggered = snapshot.Labels!.Any(l => string.Equals(l, project.TriggerLabel, StringComparison.OrdinalIgnoreCase));
-        if (triggered)
+        return await StartOrUpdateAsync(project, projectId, instanceId, snapshot, eventKey, delivery.DeliveryId, ct);
+    }
+
+    private async Task<string> StartOrUpdateAsync(ProjectPlatforms project, string trackerProjectId, string instanceId, WorkItemSnapshot snapshot, string eventKey, string deliveryId, CancellationToken ct)
+    {
+        if (snapshot.Triggered == true
+            && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
         {
-            var taskProject = new TaskProject(project.PlaneProjectId, project.Repo, project.WorkItemPrefix, project.AgentCommand, project.RequireCi, project.Mode);
-            if (await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(taskProject, snapshot), "start", ct))
-            {
-                logger.LogInformation("Started {InstanceId} from Plane delivery {DeliveryId}", instanceId, delivery.DeliveryId);
-                return $"started {instanceId}";
-            }
+            logger.LogInformation("Started {InstanceId} from {Tracker} delivery {DeliveryId}", instanceId, project.Tracker.Kind, deliveryId);
+            return $"started {instanceId}";
         }
 
         return await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), eventKey, ct)
             ? $"updated → {instanceId}"
-            : $"ignored: no '{project.TriggerLabel}' label";
+            : "ignored: AutoTask is off and there is no task";
+    }
+
+    private async Task<string> RouteAsanaAsync(InboxDelivery delivery, CancellationToken ct)
+    {
+        var stored = delivery.ProjectSlug is { } slug ? await projects.GetAsync(slug, ct) : null;
+        if (stored is null || stored.Definition.Tracker.Kind != TrackerConfig.Asana)
+        {
+            return $"ignored: Asana delivery for unknown project '{delivery.ProjectSlug}'";
+        }
+
+        var project = platforms.For(stored);
+        var tracker = (AsanaTracker)project.Tracker;
+        var outcomes = new List<string>();
+        foreach (var group in AsanaWebhooks.ParseEvents(delivery.Body).Where(e => e.TaskGid is not null).GroupBy(e => e.TaskGid!))
+        {
+            var taskGid = group.Key;
+            var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Asana, taskGid);
+            // Asana sends no delivery id and may batch the same events differently: key on the events themselves.
+            var eventKey = "asana:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", group.Select(e => e.DedupeKey).Order(StringComparer.Ordinal)))))[..32];
+            if (group.Any(e => e.Action == "deleted" && e.Resource.Gid == taskGid))
+            {
+                outcomes.Add(await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, ct) ? $"deleted → {instanceId}" : $"ignored: deleted task {taskGid} has no task");
+                continue;
+            }
+
+            AsanaTask task;
+            try
+            {
+                task = await tracker.Client.GetTaskAsync(taskGid, ct);
+            }
+            catch (PlatformApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                outcomes.Add(await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, ct) ? $"deleted → {instanceId}" : $"ignored: task {taskGid} is gone");
+                continue;
+            }
+
+            var trackerProjectId = task.Memberships.Select(m => m.ProjectGid).FirstOrDefault(g => g is not null && stored.Definition.Tracker.ProjectIds.Contains(g))
+                ?? stored.Definition.Tracker.ProjectIds[0];
+            var facts = TrackerRules.Evaluate(stored.Definition, task);
+            var sequence = facts.Triggered == true ? await projects.NextSequenceAsync(stored.Definition.Slug, taskGid, ct) : (int?)null;
+            var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
+            outcomes.Add(await StartOrUpdateAsync(project, trackerProjectId, instanceId, snapshot, eventKey, delivery.DeliveryId, ct));
+        }
+
+        return outcomes.Count == 0 ? "ignored: no task events" : string.Join("; ", outcomes);
+    }
+
+    private async Task<string> RouteGiteaAsync(InboxDelivery delivery, CancellationToken ct)
+    {
+        var parts = delivery.EventType.Split(':', 2);
+        var fact = GiteaWebhooks.Parse(parts[0], parts.Length > 1 ? parts[1] : null, delivery.Body);
+        var eventKey = $"delivery:{delivery.Id}";
+        switch (fact)
+        {
+            case GiteaPullRequestFact pr when pr.Action is "opened" or "edited" or "reopened" or "closed":
+            {
+                var refs = ClosingKeywords.Parse(pr.Body, RepoRef.Parse(pr.RepoFullName));
+                var linked = await engine.FindInstancesAsync(refs.Select(x => CorrelationKeys.Issue(x.Repo.FullName, x.Number)).ToArray(), ct);
+                var known = await engine.FindInstancesAsync([CorrelationKeys.PullRequest(pr.RepoFullName, pr.Number)], ct);
+                if (pr.Action == "closed")
+                {
+                    TaskEvent closed = pr.Merged && pr.MergeCommitSha is { } sha
+                        ? new PullRequestMerged(pr.RepoFullName, pr.Number, pr.HtmlUrl, sha)
+                        : new PullRequestClosed(pr.RepoFullName, pr.Number);
+                    return await RaiseAllAsync(linked.Union(known), closed, eventKey, $"pull_request closed #{pr.Number}", ct);
+                }
+
+                return await RaiseAllAsync(linked, pr.State == "open" ? new PullRequestLinked(pr.RepoFullName, pr.Number, pr.HtmlUrl) : null, eventKey, $"pull_request {pr.Action} #{pr.Number}", ct);
+            }
+
+            case GiteaCommitStatusFact status:
+            {
+                var targets = await engine.FindInstancesAsync([CorrelationKeys.Commit(status.RepoFullName, status.Sha)], ct);
+                return await RaiseAllAsync(targets, new CiCompleted(status.Sha, status.Conclusion, $"status {status.Context}", status.TargetUrl), eventKey, $"status {status.Context} {status.State}", ct);
+            }
+
+            case null:
+                return $"ignored: Gitea '{delivery.EventType}'";
+
+            default:
+                return $"ignored: Gitea {fact.GetType().Name.Replace("Gitea", "", StringComparison.Ordinal).Replace("Fact", "", StringComparison.Ordinal)}";
+        }
     }
 
     private async Task<string> RouteGitHubAsync(InboxDelivery delivery, JsonElement root, CancellationToken ct)

@@ -1,0 +1,218 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Npgsql;
+using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Asana;
+using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.GitHub;
+using Orchestrator.Shared.Gitea;
+using Orchestrator.Shared.Plane;
+using Orchestrator.Shared.Platform;
+using Orchestrator.Shared.Projects;
+
+namespace Orchestrator.Functions.Platforms;
+
+/// <summary>A project's forge and tracker clients, built from its definition and decrypted secrets.</summary>
+/// <param name="Project">The project.</param>
+/// <param name="Forge">GitHub or Gitea behind <see cref="IGitHubClient"/>.</param>
+/// <param name="Tracker">Plane or Asana behind <see cref="ITracker"/>.</param>
+/// <param name="GitToken">Token for HTTPS git remotes (a fresh installation token for GitHub Apps), or <c>null</c>.</param>
+public sealed record ProjectPlatforms(ProjectDefinition Project, IGitHubClient Forge, ITracker Tracker, Func<CancellationToken, ValueTask<string?>> GitToken)
+{
+    /// <summary>Forge name for people: <c>GitHub</c> or <c>Gitea</c>.</summary>
+    public string ForgeName => Project.Forge.Kind == ForgeConfig.Gitea ? "Gitea" : "GitHub";
+
+    /// <summary>The <see cref="TaskProject"/> a task of this project starts with.</summary>
+    /// <param name="trackerProjectId">The tracker project the item lives in.</param>
+    /// <returns>The task's project settings.</returns>
+    public TaskProject TaskProject(string trackerProjectId) => PlatformRegistry.ToTaskProject(Project, trackerProjectId);
+}
+
+/// <summary>
+/// Builds and caches each project's clients (keyed by slug and version, so an edit through the API takes effect at
+/// once). A project with no tracker/forge URL and no token of its own uses the host-wide clients registered in DI
+/// (<c>ORCH_PLANE_*</c>, <c>ORCH_GITHUB_*</c>): that is how <c>ORCH_PROJECTS_JSON</c> projects of issue #2 keep working.
+/// Every client shares one per-credential <see cref="RateLimiter"/>.
+/// </summary>
+public sealed class PlatformRegistry(
+    ProjectStore store,
+    OrchestratorSettings settings,
+    IHttpClientFactory httpClients,
+    IGitHubClient hostGitHub,
+    IPlaneClient hostPlane,
+    NpgsqlDataSource dataSource,
+    TimeProvider clock)
+{
+    /// <summary>Named HttpClient used for every platform call.</summary>
+    public const string HttpClientName = "platforms";
+
+    private readonly ConcurrentDictionary<string, (long Version, ProjectPlatforms Platforms)> _cache = new(StringComparer.Ordinal);
+    private readonly RateLimiter _limiter = RateLimiter.For(clock);
+
+    /// <summary>The project's clients.</summary>
+    /// <param name="slug">Project slug.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The clients.</returns>
+    /// <exception cref="PermanentActivityException">No such project (deleted?).</exception>
+    public async Task<ProjectPlatforms> ForProjectAsync(string slug, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetAsync(slug, cancellationToken)
+            ?? throw new PermanentActivityException($"Project '{slug}' does not exist (deleted?).");
+        return For(stored);
+    }
+
+    /// <summary>The clients of a stored project.</summary>
+    /// <param name="stored">The project.</param>
+    /// <returns>The clients.</returns>
+    public ProjectPlatforms For(StoredProject stored)
+    {
+        var slug = stored.Definition.Slug;
+        if (_cache.TryGetValue(slug, out var hit) && hit.Version == stored.Version)
+        {
+            return hit.Platforms;
+        }
+
+        var built = Build(stored);
+        _cache[slug] = (stored.Version, built);
+        return built;
+    }
+
+    /// <summary>The clients of the project a task started with (by slug; tasks started before projects lived in the database carry only the tracker project id).</summary>
+    /// <param name="project">The task's project settings.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The clients.</returns>
+    /// <exception cref="PermanentActivityException">The project no longer exists.</exception>
+    public async Task<ProjectPlatforms> ForTaskAsync(TaskProject project, CancellationToken cancellationToken)
+    {
+        if (project.ProjectSlug is { } slug)
+        {
+            return await ForProjectAsync(slug, cancellationToken);
+        }
+
+        var stored = await store.FindByTrackerProjectAsync(project.Tracker, project.TrackerProjectId, cancellationToken)
+            ?? throw new PermanentActivityException($"No project has {project.Tracker} project {project.TrackerProjectId}.");
+        return For(stored);
+    }
+
+    /// <summary>The clients for the task behind an instance (a task pipeline <c>plane-…</c>/<c>asana-…</c>, or its role pipeline <c>roles-…</c>).</summary>
+    /// <param name="instanceId">Instance id.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The task's state and its project's clients.</returns>
+    /// <exception cref="PermanentActivityException">The instance or its project does not exist.</exception>
+    public async Task<(TaskState Task, ProjectPlatforms Platforms)> ForInstanceAsync(string? instanceId, CancellationToken cancellationToken)
+    {
+        var task = await TaskStateAsync(instanceId ?? throw new PermanentActivityException("This activity needs an instance."), cancellationToken);
+        return (task, await ForTaskAsync(task.Project, cancellationToken));
+    }
+
+    /// <summary>The task pipeline state behind an instance id (<c>roles-</c> prefix stripped).</summary>
+    /// <param name="instanceId">Instance id.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="PermanentActivityException">No such task.</exception>
+    public async Task<TaskState> TaskStateAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var taskId = instanceId.StartsWith("roles-", StringComparison.Ordinal) ? instanceId["roles-".Length..] : instanceId;
+        await using var command = dataSource.CreateCommand("SELECT state::text FROM instances WHERE id = @id AND orchestration = @o");
+        command.Parameters.AddWithValue("id", taskId);
+        command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
+        var json = await command.ExecuteScalarAsync(cancellationToken) as string
+            ?? throw new PermanentActivityException($"Task instance {taskId} does not exist.");
+        return JsonSerializer.Deserialize<TaskState>(json, EngineJson.Options)!;
+    }
+
+    /// <summary>A task's project settings from a project definition.</summary>
+    /// <param name="project">The project.</param>
+    /// <param name="trackerProjectId">The tracker project the item lives in.</param>
+    /// <returns>The settings the task pipeline captures at start.</returns>
+    public static TaskProject ToTaskProject(ProjectDefinition project, string trackerProjectId) => new(
+        trackerProjectId,
+        project.Forge.EffectiveDefaultRepo ?? "",
+        project.WorkItemPrefix,
+        project.AgentCommand,
+        project.RequireCi,
+        project.Mode,
+        project.Tracker.Kind,
+        project.Forge.Kind,
+        project.Slug,
+        project.Forge.Repos,
+        project.Tracker.RepoField is not null);
+
+    /// <summary>HTTPS git URL of a repo: the project's <c>git_url</c> template, else derived from the forge.</summary>
+    /// <param name="project">The project.</param>
+    /// <param name="repo"><c>owner/name</c>.</param>
+    /// <returns>The clone URL (or local path, when <c>git_url</c> says so).</returns>
+    public string RemoteUrl(ProjectDefinition project, string repo)
+    {
+        if (project.Forge.GitUrl is { Length: > 0 } template)
+        {
+            return template.Replace("{repo}", repo, StringComparison.Ordinal);
+        }
+
+        if (project.Forge.Kind == ForgeConfig.Gitea && project.Forge.BaseUrl is { } gitea)
+        {
+            return $"{gitea.AbsoluteUri.TrimEnd('/')}/{repo}.git";
+        }
+
+        var api = project.Forge.BaseUrl ?? settings.GitHubApiUrl;
+        var host = api.Host == "api.github.com" ? "github.com" : api.Authority;
+        return $"{api.Scheme}://{host}/{repo}.git";
+    }
+
+    private ProjectPlatforms Build(StoredProject stored)
+    {
+        var project = stored.Definition;
+        var http = httpClients.CreateClient(HttpClientName);
+        var forgeToken = stored.Secret(ProjectSecretNames.ForgeToken);
+        IGitHubClient forge;
+        Func<CancellationToken, ValueTask<string?>> gitToken;
+        if (project.Forge.Kind == ForgeConfig.Gitea)
+        {
+            var token = forgeToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token for Gitea.");
+            forge = new GiteaClient(http, new GiteaClientSettings(project.Forge.BaseUrl!, token), clock);
+            gitToken = _ => ValueTask.FromResult<string?>(token);
+        }
+        else if (project.Forge.App is { } app && stored.Secret(ProjectSecretNames.GitHubAppPrivateKey) is { } pem)
+        {
+            var api = project.Forge.BaseUrl ?? settings.GitHubApiUrl;
+            var source = new GitHubAppInstallationTokenSource(http, api, new GitHubAppCredentials(app.AppId, pem, app.InstallationId), clock, _limiter);
+            forge = new GitHubClient(http, api, source, clock, _limiter);
+            gitToken = async ct => await source.GetTokenAsync(ct);
+        }
+        else if (forgeToken is null && project.Forge.BaseUrl is null)
+        {
+            forge = hostGitHub;
+            gitToken = _ => ValueTask.FromResult<string?>(settings.GitHubToken);
+        }
+        else
+        {
+            var token = forgeToken ?? settings.GitHubToken;
+            forge = new GitHubClient(http, new GitHubClientSettings(project.Forge.BaseUrl ?? settings.GitHubApiUrl, token), clock, _limiter);
+            gitToken = _ => ValueTask.FromResult<string?>(token);
+        }
+
+        var trackerToken = stored.Secret(ProjectSecretNames.TrackerToken);
+        ITracker tracker;
+        if (project.Tracker.Kind == TrackerConfig.Asana)
+        {
+            var token = trackerToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no tracker_token for Asana.");
+            var asana = new AsanaClient(http, new AsanaClientSettings(project.Tracker.BaseUrl ?? AsanaClientSettings.DefaultBaseUrl, token), clock);
+            tracker = new AsanaTracker(asana, project, store);
+        }
+        else if (trackerToken is null && project.Tracker.BaseUrl is null && project.Tracker.Workspace is null)
+        {
+            tracker = new PlaneTracker(hostPlane, project, clock);
+        }
+        else
+        {
+            var plane = new PlaneClient(http, new PlaneClientSettings(
+                project.Tracker.BaseUrl ?? settings.PlaneApiUrl,
+                trackerToken ?? settings.PlaneApiToken,
+                project.Tracker.Workspace ?? settings.PlaneWorkspaceSlug), clock);
+            tracker = new PlaneTracker(plane, project, clock);
+        }
+
+        return new ProjectPlatforms(project, forge, tracker, gitToken);
+    }
+}
