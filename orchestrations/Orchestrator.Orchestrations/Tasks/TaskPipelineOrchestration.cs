@@ -25,7 +25,30 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
     public string Name => OrchestrationName;
 
     /// <summary>Instance id for a Plane work item: <c>plane-&lt;uuid&gt;</c> (work item UUIDs are globally unique).</summary>
-    public static string InstanceIdFor(string workItemId) => $"plane-{workItemId}";
+    public static string InstanceIdFor(string workItemId) => InstanceIdFor(TaskProject.PlaneTracker, workItemId);
+
+    /// <summary>Instance id for a tracker item: <c>{tracker}-{workItemId}</c>, e.g. <c>asana-1209876543210</c>.</summary>
+    /// <param name="tracker">Tracker kind (<c>plane</c>, <c>asana</c>).</param>
+    /// <param name="workItemId">The tracker's item id.</param>
+    public static string InstanceIdFor(string tracker, string workItemId) => $"{tracker}-{workItemId}";
+
+    /// <summary>
+    /// The status users see: <c>AUTO_DISABLED</c> while syncing is off, <c>BLOCKED</c> while the tracker
+    /// marks an unfinished task blocked, otherwise <see cref="TaskState.Status"/>.
+    /// </summary>
+    /// <param name="state">The task.</param>
+    public static string CustomStatusFor(TaskState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Disabled)
+        {
+            return nameof(TaskStatus.AUTO_DISABLED);
+        }
+
+        return state.Blocked && state.Status is not (TaskStatus.DEPLOYED or TaskStatus.CANCELLED or TaskStatus.FAILED)
+            ? nameof(TaskStatus.BLOCKED)
+            : state.Status.ToString();
+    }
 
     /// <inheritdoc />
     public TaskEvent ActivityFailed(string activity, string key, string error, int attempts) =>
@@ -53,7 +76,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
 
             var started = new TaskState
             {
-                InstanceId = InstanceIdFor(received.Item.WorkItemId),
+                InstanceId = InstanceIdFor(received.Project.Tracker, received.Item.WorkItemId),
                 Project = received.Project,
                 WorkItemId = received.Item.WorkItemId,
                 Item = received.Item,
@@ -520,7 +543,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         public Decision<TaskState> Build() => new(
             State,
             _commands,
-            State.Status.ToString(),
+            CustomStatusFor(State),
             State.Status switch
             {
                 TaskStatus.DEPLOYED or TaskStatus.CANCELLED => RuntimeStatus.Completed,
