@@ -32,7 +32,33 @@ public static class TaskActivities
 
     /// <summary>Asks a failed role pipeline to resume (raises its retry event) → nothing.</summary>
     public const string RetryRolePipeline = "RetryRolePipeline";
+
+    /// <summary>Adds or removes a label on the forge issue → <see cref="ForgeLabelSet"/>.</summary>
+    public const string SetForgeLabel = "SetForgeLabel";
+
+    /// <summary>Closes the forge issue as not planned → <see cref="ForgeIssueClosed"/>.</summary>
+    public const string CloseForgeIssue = "CloseForgeIssue";
+
+    /// <summary>Moves a completed tracker item back to an open state → <see cref="TrackerReopened"/>.</summary>
+    public const string ReopenTrackerItem = "ReopenTrackerItem";
 }
+
+/// <summary>Input of <see cref="TaskActivities.SetForgeLabel"/>.</summary>
+/// <param name="Repo"><c>owner/name</c>.</param>
+/// <param name="IssueNumber">Issue number.</param>
+/// <param name="Label">Label name, e.g. <c>auto-disabled</c>.</param>
+/// <param name="Present"><c>true</c> adds the label (creating it in the repository if needed), <c>false</c> removes it.</param>
+public sealed record SetForgeLabelInput(string Repo, int IssueNumber, string Label, bool Present);
+
+/// <summary>Input of <see cref="TaskActivities.CloseForgeIssue"/>.</summary>
+/// <param name="Repo"><c>owner/name</c>.</param>
+/// <param name="IssueNumber">Issue number.</param>
+public sealed record CloseForgeIssueInput(string Repo, int IssueNumber);
+
+/// <summary>Input of <see cref="TaskActivities.ReopenTrackerItem"/>.</summary>
+/// <param name="ProjectId">Tracker project.</param>
+/// <param name="WorkItemId">Tracker item.</param>
+public sealed record ReopenTrackerItemInput(string ProjectId, string WorkItemId);
 
 /// <summary>Input of <see cref="TaskActivities.StartRolePipeline"/>.</summary>
 /// <param name="Project">Project settings.</param>
@@ -41,7 +67,8 @@ public static class TaskActivities
 /// <param name="TaskSpec">TaskSpec Markdown.</param>
 /// <param name="WorkItemId">Tracker item.</param>
 /// <param name="IssueNumber">Forge issue the PR must close.</param>
-public sealed record StartRolePipelineInput(TaskProject Project, string TaskKey, string Title, string TaskSpec, string WorkItemId, int IssueNumber);
+/// <param name="Repo">The task's resolved repository (<c>owner/name</c>); <c>null</c> means <see cref="TaskProject.Repo"/>.</param>
+public sealed record StartRolePipelineInput(TaskProject Project, string TaskKey, string Title, string TaskSpec, string WorkItemId, int IssueNumber, string? Repo = null);
 
 /// <summary>Input of <see cref="TaskActivities.RetryRolePipeline"/>.</summary>
 /// <param name="ChildId">Role pipeline instance.</param>

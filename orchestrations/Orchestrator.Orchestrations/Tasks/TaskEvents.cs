@@ -28,6 +28,10 @@ namespace Orchestrator.Orchestrations.Tasks;
 [JsonDerivedType(typeof(TaskTimerFired), nameof(TaskTimerFired))]
 [JsonDerivedType(typeof(RolePipelineStartedForTask), nameof(RolePipelineStartedForTask))]
 [JsonDerivedType(typeof(RolePipelineFinished), nameof(RolePipelineFinished))]
+[JsonDerivedType(typeof(RepoAssigned), nameof(RepoAssigned))]
+[JsonDerivedType(typeof(ForgeLabelSet), nameof(ForgeLabelSet))]
+[JsonDerivedType(typeof(ForgeIssueClosed), nameof(ForgeIssueClosed))]
+[JsonDerivedType(typeof(TrackerReopened), nameof(TrackerReopened))]
 public abstract record TaskEvent;
 
 /// <summary>A tracker delivery for an item carrying the trigger label: starts the instance.</summary>
@@ -62,7 +66,7 @@ public sealed record TaskSpecRejected(string TaskKey, IReadOnlyList<string> Miss
 public sealed record IssueEnsured(int Number, string Url, bool Created) : TaskEvent;
 
 /// <summary>Result of a comment activity.</summary>
-/// <param name="Target"><c>plane</c> or <c>github</c>.</param>
+/// <param name="Target">Where it was posted: the tracker or forge kind (<c>plane</c>, <c>asana</c>, <c>github</c>, <c>gitea</c>).</param>
 /// <param name="Key">The comment's idempotency key.</param>
 /// <param name="Created"><c>false</c> when it already existed.</param>
 public sealed record CommentEnsured(string Target, string Key, bool Created) : TaskEvent;
@@ -101,7 +105,8 @@ public sealed record CiChecked(string Sha, CiOutcome Outcome, string Detail, str
 
 /// <summary>Result of <see cref="TaskActivities.CompleteTrackerItem"/>.</summary>
 /// <param name="StateName">Name of the state the item was moved to.</param>
-public sealed record TrackerCompleted(string StateName) : TaskEvent;
+/// <param name="CompletedByUs"><c>true</c> when the activity completed the item; <c>false</c> when a person had already completed it.</param>
+public sealed record TrackerCompleted(string StateName, bool CompletedByUs = true) : TaskEvent;
 
 /// <summary>Raised by the reconciliation sweep on every live instance.</summary>
 public sealed record ReconcileRequested : TaskEvent;
@@ -136,3 +141,20 @@ public sealed record RolePipelineStartedForTask(string ChildId, string Source) :
 /// <param name="Failed">Whether it failed.</param>
 /// <param name="Summary">Its last timeline line (the reason when failed).</param>
 public sealed record RolePipelineFinished(string ChildId, string Status, bool Failed, string? Summary) : TaskEvent;
+
+/// <summary><c>POST /api/tasks/{id}/repo</c>: set the repository of a task waiting in <c>NEEDS_REPO</c> and create the issue.</summary>
+/// <param name="Repo"><c>owner/name</c>; must be one of the project's repositories.</param>
+public sealed record RepoAssigned(string Repo) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.SetForgeLabel"/>.</summary>
+/// <param name="Label">Label name.</param>
+/// <param name="Present">Whether the label is now on the issue.</param>
+public sealed record ForgeLabelSet(string Label, bool Present) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.CloseForgeIssue"/>.</summary>
+/// <param name="Number">The closed issue.</param>
+public sealed record ForgeIssueClosed(int Number) : TaskEvent;
+
+/// <summary>Result of <see cref="TaskActivities.ReopenTrackerItem"/>.</summary>
+/// <param name="StateName">Name of the state the item was moved back to.</param>
+public sealed record TrackerReopened(string StateName) : TaskEvent;

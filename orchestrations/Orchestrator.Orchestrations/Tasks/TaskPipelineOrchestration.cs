@@ -21,11 +21,37 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
     /// <summary>Name of the CI poll timer.</summary>
     public const string CiPollTimer = "ci-poll";
 
+    /// <summary>Forge label marking an issue whose task has syncing turned off.</summary>
+    public const string AutoDisabledLabel = "auto-disabled";
+
     /// <inheritdoc />
     public string Name => OrchestrationName;
 
     /// <summary>Instance id for a Plane work item: <c>plane-&lt;uuid&gt;</c> (work item UUIDs are globally unique).</summary>
-    public static string InstanceIdFor(string workItemId) => $"plane-{workItemId}";
+    public static string InstanceIdFor(string workItemId) => InstanceIdFor(TaskProject.PlaneTracker, workItemId);
+
+    /// <summary>Instance id for a tracker item: <c>{tracker}-{workItemId}</c>, e.g. <c>asana-1209876543210</c>.</summary>
+    /// <param name="tracker">Tracker kind (<c>plane</c>, <c>asana</c>).</param>
+    /// <param name="workItemId">The tracker's item id.</param>
+    public static string InstanceIdFor(string tracker, string workItemId) => $"{tracker}-{workItemId}";
+
+    /// <summary>
+    /// The status users see: <c>AUTO_DISABLED</c> while syncing is off, <c>BLOCKED</c> while the tracker
+    /// marks an unfinished task blocked, otherwise <see cref="TaskState.Status"/>.
+    /// </summary>
+    /// <param name="state">The task.</param>
+    public static string CustomStatusFor(TaskState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Disabled)
+        {
+            return nameof(TaskStatus.AUTO_DISABLED);
+        }
+
+        return state.Blocked && state.Status is not (TaskStatus.DEPLOYED or TaskStatus.CANCELLED or TaskStatus.FAILED)
+            ? nameof(TaskStatus.BLOCKED)
+            : state.Status.ToString();
+    }
 
     /// <inheritdoc />
     public TaskEvent ActivityFailed(string activity, string key, string error, int attempts) =>
@@ -53,7 +79,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
 
             var started = new TaskState
             {
-                InstanceId = InstanceIdFor(received.Item.WorkItemId),
+                InstanceId = InstanceIdFor(received.Project.Tracker, received.Item.WorkItemId),
                 Project = received.Project,
                 WorkItemId = received.Item.WorkItemId,
                 Item = received.Item,
@@ -61,35 +87,53 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 Title = received.Item.Name,
                 TaskKey = received.Item.SequenceId is { } seq ? $"{received.Project.WorkItemPrefix}-{seq}" : null,
                 ReceivedAt = now,
+                Repo = received.Project.ResolveRepo(received.Item),
+                Blocked = IsLifecycle(received.Item, WorkItemLifecycle.Blocked),
             };
-            return new Step(started)
+            var start = new Step(started)
                 .Do(PrepareSpec(started))
-                .Say($"Received from Plane ({Describe(received.Item)})")
-                .Build();
+                .Say($"Received from {received.Project.TrackerName} ({Describe(received.Item)})");
+            if (started.Blocked)
+            {
+                start.Say($"Marked blocked in {received.Project.TrackerName}");
+            }
+
+            return start.Build();
         }
 
         return Apply(new Step(state), @event, now).Build();
     }
 
+    /// <summary>Whether an event is handled while syncing is disabled (all others are ignored).</summary>
+    private static bool HandledWhileDisabled(TaskEvent @event) => @event is TaskReceived or WorkItemUpdated or WorkItemDeleted
+        or CommentEnsured or ForgeLabelSet or TaskActivityFailed
+
+        // Bookkeeping of the child instance only; neither schedules anything.
+        or RolePipelineStartedForTask or RolePipelineFinished;
+
     private Step Apply(Step step, TaskEvent @event, DateTimeOffset now)
     {
         var s = step.State;
+        if (s.Disabled && !HandledWhileDisabled(@event))
+        {
+            // Syncing is off: PR, CI, timers, reconciliation and late activity results change nothing
+            // (the activities are idempotent and resuming reconciles). A reconciliation result still
+            // clears its flag so that the next one can run.
+            if (@event is Reconciled)
+            {
+                step.State = s with { ReconcileInFlight = false };
+            }
+
+            return step;
+        }
+
         switch (@event)
         {
             case TaskReceived r:
-                return Apply(step, new WorkItemUpdated(r.Item), now);
+                return OnItemUpdated(step, r.Item, now);
 
             case WorkItemUpdated u:
-            {
-                step.State = s with { Item = Merge(s.Item, u.Item) };
-                if (s.Status == TaskStatus.FAILED && s.FailedStep == FailedStep.TaskSpec)
-                {
-                    // The user fixed the work item (e.g. filled in the description): try again.
-                    return Restart(step, FailedStep.TaskSpec, now, "Work item updated; rebuilding the TaskSpec");
-                }
-
-                return step;
-            }
+                return OnItemUpdated(step, u.Item, now);
 
             case WorkItemDeleted:
                 if (s.Status is TaskStatus.DEPLOYED or TaskStatus.CANCELLED)
@@ -97,57 +141,81 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                     return step;
                 }
 
-                step.State = s with { Status = TaskStatus.CANCELLED };
-                return step.Say("Work item deleted in Plane; task cancelled");
+                return Cancel(step, "deleted");
+
+            case RepoAssigned a:
+                return OnRepoAssigned(step, a, now);
 
             case TaskSpecBuilt b when s.Status == TaskStatus.RECEIVED:
             {
+                var item = Merge(s.Item, b.Item);
+                var repo = s.Repo ?? s.Project.ResolveRepo(item);
                 var next = s with
                 {
-                    Status = TaskStatus.TASKSPEC_CREATED,
-                    Item = b.Item,
+                    Status = repo is null ? TaskStatus.NEEDS_REPO : TaskStatus.TASKSPEC_CREATED,
+                    Item = item,
+                    Repo = repo,
                     TaskKey = b.TaskKey,
                     Title = b.Title,
                     TaskSpec = b.Markdown,
                     TaskSpecVersion = s.TaskSpecVersion + 1,
                 };
                 step.State = next;
-                return step
-                    .Do(new ScheduleActivity(
-                        TaskActivities.EnsureForgeIssue,
-                        new EnsureForgeIssueInput(s.Project.Repo, $"[{b.TaskKey}] {b.Title}", b.Markdown, s.Project.RunsAgents ? null : s.Project.AgentCommand),
-                        $"issue:{s.Round}",
-                        RetryPolicy.ExternalApi))
-                    .Say($"TaskSpec v{next.TaskSpecVersion} created for {b.TaskKey}");
+                step.Say($"TaskSpec v{next.TaskSpecVersion} created for {b.TaskKey}");
+                if (repo is null)
+                {
+                    var choices = string.Join(", ", s.Project.AllowedRepos.Select(r => $"<code>{Html(r)}</code>"));
+                    return step
+                        .Do(TrackerComment(next, $"needs-repo:{s.Round}",
+                            $"<p>Orchestrator needs a repository for {Html(b.TaskKey)} before it can create the {Html(s.Project.ForgeName)} issue. " +
+                            $"Set the repository field in {Html(s.Project.TrackerName)} to one of {choices}, " +
+                            $"or use \u201cset repo and create issue\u201d (<code>POST /api/tasks/{Html(s.InstanceId)}/repo</code>).</p>"))
+                        .Say("No repository chosen; waiting for one (NEEDS_REPO)");
+                }
+
+                return step.Do(EnsureIssue(next, $"issue:{s.Round}"));
             }
 
             case TaskSpecRejected r when s.Status == TaskStatus.RECEIVED:
             {
                 var missing = string.Join(" and ", r.Missing);
-                step.State = s with { Item = r.Item, TaskKey = r.TaskKey };
+                step.State = s with { Item = Merge(s.Item, r.Item), TaskKey = r.TaskKey };
                 return Fail(step, FailedStep.TaskSpec, $"The work item has no {missing}", now)
-                    .Do(PlaneComment(step.State, $"spec-missing:{s.Round}",
+                    .Do(TrackerComment(step.State, $"spec-missing:{s.Round}",
                         $"<p>Orchestrator cannot start {Html(r.TaskKey)}: the work item has no {Html(missing)}. " +
                         "Fill it in and the task will start again.</p>"));
             }
 
             case IssueEnsured i when s.Status == TaskStatus.TASKSPEC_CREATED:
             {
-                step.State = s with { Status = TaskStatus.ISSUE_CREATED, IssueNumber = i.Number, IssueUrl = i.Url };
+                var repo = RepoOf(s);
+                var forge = s.Project.ForgeName;
+                step.State = s with { Status = TaskStatus.ISSUE_CREATED, IssueNumber = i.Number, IssueUrl = i.Url, Repo = repo };
                 if (s.Project.RunsAgents)
                 {
                     step.Do(StartRoles(step.State));
                 }
 
                 return step
-                    .Key(CorrelationKeys.Issue(s.Project.Repo, i.Number))
-                    .Do(PlaneComment(step.State, "issue-link",
-                        $"<p>GitHub issue created: <a href=\"{Html(i.Url)}\">{Html(s.Project.Repo)}#{i.Number}</a></p>"))
-                    .Say(i.Created ? $"GitHub issue #{i.Number} created" : $"GitHub issue #{i.Number} found (created before a restart)");
+                    .Key(CorrelationKeys.Issue(repo, i.Number))
+                    .Do(TrackerComment(step.State, "issue-link",
+                        $"<p>{Html(forge)} issue created: <a href=\"{Html(i.Url)}\">{Html(repo)}#{i.Number}</a></p>"))
+                    .Say(i.Created ? $"{forge} issue #{i.Number} created" : $"{forge} issue #{i.Number} found (created before a restart)");
             }
 
             case CommentEnsured c:
                 return step.Say(c.Created ? $"Comment posted on {c.Target} ({c.Key})" : $"Comment already on {c.Target} ({c.Key})");
+
+            case ForgeLabelSet l:
+                return step.Say(l.Present
+                    ? $"Label '{l.Label}' added to the {s.Project.ForgeName} issue"
+                    : $"Label '{l.Label}' removed from the {s.Project.ForgeName} issue");
+
+            case ForgeIssueClosed c:
+                return step.Say($"{s.Project.ForgeName} issue #{c.Number} closed as not planned");
+
+            case TrackerReopened r:
+                return step.Say($"{s.Project.TrackerName} work item reopened (moved to '{r.StateName}')");
 
             case PullRequestLinked p when s.Status is TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED:
             {
@@ -159,7 +227,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 step.State = s with { Status = TaskStatus.PR_CREATED, PrNumber = p.Number, PrUrl = p.Url, PrRepo = p.Repo };
                 return step
                     .Key(CorrelationKeys.PullRequest(p.Repo, p.Number))
-                    .Do(PlaneComment(step.State, $"pr-link:{p.Repo}#{p.Number}",
+                    .Do(TrackerComment(step.State, $"pr-link:{p.Repo}#{p.Number}",
                         $"<p>Pull request opened: <a href=\"{Html(p.Url)}\">{Html(p.Repo)}#{p.Number}</a></p>"))
                     .Say($"Pull request #{p.Number} links the issue");
             }
@@ -175,12 +243,14 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 step.Key(CorrelationKeys.PullRequest(m.Repo, m.Number));
                 if (firstSight)
                 {
-                    step.Do(PlaneComment(step.State, $"pr-link:{m.Repo}#{m.Number}",
+                    step.Do(TrackerComment(step.State, $"pr-link:{m.Repo}#{m.Number}",
                         $"<p>Pull request merged: <a href=\"{Html(m.Url)}\">{Html(m.Repo)}#{m.Number}</a></p>"));
                 }
 
                 if (!s.Project.RequireCi)
                 {
+                    // CI on the merge commit is not awaited, but a red run after the deploy still fails the task.
+                    step.Key(CorrelationKeys.Commit(m.Repo, m.MergeSha));
                     step.Say($"Pull request #{m.Number} merged as {Short(m.MergeSha)}; CI not required");
                     return Deploy(step, now);
                 }
@@ -212,6 +282,14 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                     .Say($"CI reported {ci.Conclusion} ({ci.Source}); confirming all checks");
             }
 
+            case CiCompleted ci when s.Status == TaskStatus.DEPLOYED && ShaMatches(s.MergeSha, ci.Sha) && CiConclusions.IsFailure(ci.Conclusion):
+                step.State = s with { CiUrl = ci.Url ?? s.CiUrl };
+                return FailAfterDeploy(step, $"CI failed on {Short(ci.Sha)} after the deploy ({ci.Source}: {ci.Conclusion})", now);
+
+            case CiChecked r when s.Status == TaskStatus.DEPLOYED && ShaMatches(s.MergeSha, r.Sha) && r.Outcome == CiOutcome.Failure:
+                step.State = s with { CiUrl = r.Url ?? s.CiUrl };
+                return FailAfterDeploy(step, $"CI failed on {Short(r.Sha)} after the deploy ({r.Detail})", now);
+
             case CiChecked r when s.Status == TaskStatus.WAITING_CI && ShaMatches(s.MergeSha, r.Sha):
                 switch (r.Outcome)
                 {
@@ -226,7 +304,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                         return step;
                 }
 
-            case TaskTimerFired t when t.Name == CiPollTimer && s.Status == TaskStatus.WAITING_CI:
+            case TaskTimerFired t when t.Name == CiPollTimer && s.Status == TaskStatus.WAITING_CI && !IsStalePoll(t.Key, s.Round):
             {
                 if (s.CiDeadline is { } deadline && now >= deadline)
                 {
@@ -240,7 +318,10 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             }
 
             case TrackerCompleted t:
-                return step.Say($"Plane work item moved to '{t.StateName}'");
+                step.State = s with { CompletedByUs = t.CompletedByUs };
+                return step.Say(t.CompletedByUs
+                    ? $"{s.Project.TrackerName} work item moved to '{t.StateName}'"
+                    : $"{s.Project.TrackerName} work item was already completed by a person ('{t.StateName}')");
 
             case RolePipelineStartedForTask r:
                 step.State = s with { RolePipelineId = r.ChildId };
@@ -252,13 +333,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             case RolePipelineFinished r:
                 return step.Say($"Role pipeline finished: {r.Status}");
 
-            case ReconcileRequested when IsLiveOnForge(s.Status) && !s.ReconcileInFlight && s.IssueNumber is { } issue:
-                step.State = s with { ReconcileInFlight = true, Reconciliations = s.Reconciliations + 1 };
-                return step.Do(new ScheduleActivity(
-                    TaskActivities.ReconcileTask,
-                    new ReconcileTaskInput(s.Project.Repo, issue, s.Status, s.PrRepo, s.PrNumber, s.MergeSha),
-                    $"reconcile:{s.Reconciliations}",
-                    RetryPolicy.None));
+            case ReconcileRequested when IsLiveOnForge(s.Status) && !s.ReconcileInFlight && s.IssueNumber is not null:
+                return Reconcile(step);
 
             case Reconciled r:
             {
@@ -289,10 +365,248 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         }
     }
 
+    /// <summary>
+    /// A tracker delivery for the item: merge it, then apply the sync rules in order — cancelled,
+    /// AutoTask off/on, blocked/active, repository — and finally the TaskSpec retry of a FAILED task.
+    /// </summary>
+    private Step OnItemUpdated(Step step, WorkItemSnapshot item, DateTimeOffset now)
+    {
+        var s = step.State;
+        var tracker = s.Project.TrackerName;
+        var previousItemRepo = s.Item.Repo;
+        step.State = s with { Item = Merge(s.Item, item) };
+        var finished = s.Status is TaskStatus.DEPLOYED or TaskStatus.CANCELLED;
+
+        if (!finished && IsLifecycle(item, WorkItemLifecycle.Cancelled))
+        {
+            return Cancel(step, "cancelled");
+        }
+
+        if (!finished && item.Triggered == false && !s.Disabled)
+        {
+            Disable(step);
+        }
+        else if (item.Triggered == true && s.Disabled)
+        {
+            Enable(step, now);
+        }
+
+        if (!finished && IsLifecycle(item, WorkItemLifecycle.Blocked) && !step.State.Blocked)
+        {
+            step.State = step.State with { Blocked = true };
+            step.Say($"Marked blocked in {tracker}");
+        }
+        else if (IsLifecycle(item, WorkItemLifecycle.Active) && step.State.Blocked)
+        {
+            step.State = step.State with { Blocked = false };
+            step.Say($"No longer blocked in {tracker}");
+        }
+
+        if (!finished && step.State.IssueNumber is null)
+        {
+            UpdateRepo(step, item, previousItemRepo, now);
+        }
+
+        if (!step.State.Disabled && step.State.Status == TaskStatus.FAILED && step.State.FailedStep == FailedStep.TaskSpec)
+        {
+            // The user fixed the work item (e.g. filled in the description): try again.
+            return Restart(step, FailedStep.TaskSpec, now, "Work item updated; rebuilding the TaskSpec");
+        }
+
+        return step;
+    }
+
+    /// <summary>Until the issue exists the repository follows the tracker item; in NEEDS_REPO a repository lets the task go on.</summary>
+    private static void UpdateRepo(Step step, WorkItemSnapshot delivered, string? previousItemRepo, DateTimeOffset now)
+    {
+        var s = step.State;
+        if (s.Project.RepoFromTracker && delivered.Repo is { } wanted && !string.IsNullOrWhiteSpace(wanted))
+        {
+            if (s.Project.FindAllowedRepo(wanted) is { } allowed)
+            {
+                if (!string.Equals(allowed, s.Repo, StringComparison.Ordinal))
+                {
+                    step.State = s with { Repo = allowed };
+                    step.Say($"Repository set to {allowed} in {s.Project.TrackerName}");
+                }
+            }
+            else if (!string.Equals(wanted, previousItemRepo, StringComparison.OrdinalIgnoreCase))
+            {
+                step.Say($"Repository '{wanted}' from {s.Project.TrackerName} is not one of the project's repositories ({string.Join(", ", s.Project.AllowedRepos)}); ignored");
+            }
+        }
+        else if (s.Repo is null && s.Project.ResolveRepo(s.Item) is { } resolved)
+        {
+            step.State = s with { Repo = resolved };
+        }
+
+        if (step.State.Status == TaskStatus.NEEDS_REPO && !step.State.Disabled && step.State.Repo is not null)
+        {
+            ProceedWithRepo(step, now);
+        }
+    }
+
+    private static Step OnRepoAssigned(Step step, RepoAssigned a, DateTimeOffset now)
+    {
+        var s = step.State;
+        if (s.Status is not (TaskStatus.NEEDS_REPO or TaskStatus.RECEIVED) || s.IssueNumber is not null)
+        {
+            return step.Say($"Repository {a.Repo} not assigned: the task is {s.Status} and its repository is fixed");
+        }
+
+        if (s.Project.FindAllowedRepo(a.Repo) is not { } allowed)
+        {
+            return step.Say($"Repository {a.Repo} is not one of the project's repositories ({string.Join(", ", s.Project.AllowedRepos)}); ignored");
+        }
+
+        step.State = s with { Repo = allowed };
+        step.Say($"Repository set to {allowed}");
+        return s.Status == TaskStatus.NEEDS_REPO ? ProceedWithRepo(step, now) : step;
+    }
+
+    /// <summary>NEEDS_REPO → TASKSPEC_CREATED in a new round: create the issue in the chosen repository.</summary>
+    private static Step ProceedWithRepo(Step step, DateTimeOffset now)
+    {
+        _ = now;
+        var round = step.State.Round + 1;
+        step.State = step.State with { Round = round, Status = TaskStatus.TASKSPEC_CREATED };
+        return step.Do(EnsureIssue(step.State, $"issue:{round}"));
+    }
+
+    /// <summary>AutoTask off: stop syncing, mark the forge issue.</summary>
+    private static void Disable(Step step)
+    {
+        var s = step.State;
+        var count = s.DisableCount + 1;
+        step.State = s with { Disabled = true, DisableCount = count };
+        if (s.IssueNumber is { } issue)
+        {
+            var repo = RepoOf(s);
+            step.Do(new ScheduleActivity(
+                    TaskActivities.SetForgeLabel,
+                    new SetForgeLabelInput(repo, issue, AutoDisabledLabel, Present: true),
+                    $"label:{AutoDisabledLabel}:on:{count}",
+                    RetryPolicy.ExternalApi))
+                .Do(ForgeComment(step.State, $"auto-disabled:{count}",
+                    $"**Orchestrator:** AutoTask was turned off in {s.Project.TrackerName}, so syncing with this issue stopped. " +
+                    $"Turn AutoTask on again in {s.Project.TrackerName} to resume."));
+        }
+
+        step.Say($"AutoTask turned off in {s.Project.TrackerName}; syncing stopped (AUTO_DISABLED)");
+    }
+
+    /// <summary>AutoTask on again: unmark the forge issue and resume where the task stood.</summary>
+    private void Enable(Step step, DateTimeOffset now)
+    {
+        var s = step.State with { Disabled = false };
+        step.State = s;
+        if (s.IssueNumber is { } issue)
+        {
+            step.Do(new ScheduleActivity(
+                TaskActivities.SetForgeLabel,
+                new SetForgeLabelInput(RepoOf(s), issue, AutoDisabledLabel, Present: false),
+                $"label:{AutoDisabledLabel}:off:{s.DisableCount}",
+                RetryPolicy.ExternalApi));
+        }
+
+        step.Say($"AutoTask turned on again in {s.Project.TrackerName}; syncing resumed at {s.Status}");
+        switch (s.Status)
+        {
+            case TaskStatus.RECEIVED:
+                step.State = s with { Round = s.Round + 1 };
+                step.Do(PrepareSpec(step.State));
+                break;
+            case TaskStatus.TASKSPEC_CREATED:
+                step.State = s with { Round = s.Round + 1 };
+                step.Do(EnsureIssue(step.State, $"issue:{step.State.Round}"));
+                break;
+            case TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED:
+                Reconcile(step);
+                break;
+            case TaskStatus.WAITING_CI:
+                // A new round gives the poll timer a fresh key (timers of the old round are ignored) and
+                // the time spent disabled does not count against the CI deadline.
+                step.State = s with { Round = s.Round + 1, CiPolls = 0, CiDeadline = now + settings.CiTimeout };
+                Reconcile(step);
+                step.Do(NextPoll(step.State, now));
+                break;
+            default:
+                // NEEDS_REPO is re-checked by the repository rule of the same update; FAILED waits for a retry.
+                break;
+        }
+    }
+
+    /// <summary>Cancelled or deleted in the tracker: the task ends; an existing forge issue is closed as not planned.</summary>
+    private static Step Cancel(Step step, string how)
+    {
+        var s = step.State;
+        var tracker = s.Project.TrackerName;
+        step.State = s with { Status = TaskStatus.CANCELLED, Disabled = false, ReconcileInFlight = false };
+        if (s.IssueNumber is { } issue)
+        {
+            step.Do(new ScheduleActivity(
+                    TaskActivities.CloseForgeIssue,
+                    new CloseForgeIssueInput(RepoOf(s), issue),
+                    $"close-issue:{issue}",
+                    RetryPolicy.ExternalApi))
+                .Do(ForgeComment(step.State, "cancelled",
+                    $"**Orchestrator:** The work item was {how} in {tracker}; closing this issue as not planned."));
+        }
+
+        return step.Say($"Work item {how} in {tracker}; task cancelled");
+    }
+
+    private static Step Reconcile(Step step)
+    {
+        var s = step.State;
+        step.State = s with { ReconcileInFlight = true, Reconciliations = s.Reconciliations + 1 };
+        return step.Do(new ScheduleActivity(
+            TaskActivities.ReconcileTask,
+            new ReconcileTaskInput(RepoOf(s), s.IssueNumber ?? 0, s.Status, s.PrRepo, s.PrNumber, s.MergeSha),
+            $"reconcile:{s.Reconciliations}",
+            RetryPolicy.None));
+    }
+
+    /// <summary>CI on the merge commit went red after DEPLOYED: fail on both sides and reopen the tracker item if we completed it.</summary>
+    private static Step FailAfterDeploy(Step step, string reason, DateTimeOffset now)
+    {
+        Fail(step, FailedStep.Ci, reason, now);
+        var s = step.State;
+        var tracker = s.Project.TrackerName;
+        var reopen = s.CompletedByUs == true;
+        var link = s.CiUrl is { } url ? $" Details: {url}" : "";
+        step.Do(ForgeComment(s, $"ci-failed:{s.Round}",
+            $"**Orchestrator:** {reason}; PR #{s.PrNumber} was merged and the task had been marked deployed.{link}"));
+        step.Do(TrackerComment(s, $"ci-failed:{s.Round}",
+            $"<p>{Html(reason)}; <a href=\"{Html(s.PrUrl ?? "")}\">PR #{s.PrNumber}</a> was merged and the task had been marked deployed." +
+            (s.CiUrl is { } u ? $" <a href=\"{Html(u)}\">CI run</a>." : "") +
+            (reopen
+                ? $" The {Html(tracker)} item was reopened."
+                : $" The {Html(tracker)} item stays completed because a person completed it.") +
+            "</p>"));
+        if (reopen)
+        {
+            step.Do(new ScheduleActivity(
+                TaskActivities.ReopenTrackerItem,
+                new ReopenTrackerItemInput(s.Project.TrackerProjectId, s.WorkItemId),
+                $"reopen:{s.Round}",
+                RetryPolicy.ExternalApi));
+        }
+
+        return step;
+    }
+
     private Step OnActivityFailed(Step step, TaskActivityFailed f, DateTimeOffset now)
     {
         var s = step.State;
         var reason = $"{f.Activity} failed after {f.Attempts} attempt(s): {f.Error}";
+        if (s.Disabled && f.Activity != TaskActivities.ReconcileTask)
+        {
+            // Nothing fails while syncing is off; resuming re-runs the step in a new round.
+            step.State = s with { Warnings = [.. s.Warnings, reason] };
+            return step.Say($"Warning: {reason}");
+        }
+
         switch (f.Activity)
         {
             case TaskActivities.PrepareTaskSpec when s.Status == TaskStatus.RECEIVED:
@@ -301,8 +615,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 return Fail(step, FailedStep.Agents, reason, now);
             case TaskActivities.EnsureForgeIssue when s.Status == TaskStatus.TASKSPEC_CREATED:
                 return Fail(step, FailedStep.Issue, reason, now)
-                    .Do(PlaneComment(step.State, $"issue-failed:{s.Round}",
-                        $"<p>Orchestrator could not create the GitHub issue in {Html(s.Project.Repo)}: {Html(f.Error)}</p>"));
+                    .Do(TrackerComment(step.State, $"issue-failed:{s.Round}",
+                        $"<p>Orchestrator could not create the {Html(s.Project.ForgeName)} issue in {Html(RepoOf(s))}: {Html(f.Error)}</p>"));
             case TaskActivities.ReconcileTask:
                 step.State = s with { ReconcileInFlight = false };
                 return step;
@@ -327,11 +641,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             case FailedStep.Issue:
                 step.State = s with { Round = round, Status = TaskStatus.TASKSPEC_CREATED, FailedStep = null, FailureReason = null };
                 return step
-                    .Do(new ScheduleActivity(
-                        TaskActivities.EnsureForgeIssue,
-                        new EnsureForgeIssueInput(s.Project.Repo, $"[{s.TaskKey}] {s.Title}", s.TaskSpec ?? "", s.Project.RunsAgents ? null : s.Project.AgentCommand),
-                        $"issue:{round}",
-                        RetryPolicy.ExternalApi))
+                    .Do(EnsureIssue(step.State, $"issue:{round}"))
                     .Say(summary);
             case FailedStep.Agents:
                 step.State = s with
@@ -375,13 +685,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         Fail(step, FailedStep.Ci, reason, now);
         var s = step.State;
         var link = s.CiUrl is { } url ? $" Details: {url}" : "";
-        step.Do(new ScheduleActivity(
-            TaskActivities.EnsureForgeComment,
-            new EnsureForgeCommentInput(s.Project.Repo, s.IssueNumber ?? 0, $"ci-failed:{s.Round}",
-                $"**Orchestrator:** {reason} after PR #{s.PrNumber} was merged.{link}"),
-            $"gh-comment:ci-failed:{s.Round}",
-            RetryPolicy.ExternalApi));
-        step.Do(PlaneComment(s, $"ci-failed:{s.Round}",
+        step.Do(ForgeComment(s, $"ci-failed:{s.Round}", $"**Orchestrator:** {reason} after PR #{s.PrNumber} was merged.{link}"));
+        step.Do(TrackerComment(s, $"ci-failed:{s.Round}",
             $"<p>{Html(reason)} after <a href=\"{Html(s.PrUrl ?? "")}\">PR #{s.PrNumber}</a> was merged." +
             (s.CiUrl is { } u ? $" <a href=\"{Html(u)}\">CI run</a>" : "") + "</p>"));
         return step;
@@ -419,14 +724,14 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                 new CompleteTrackerItemInput(s.Project.TrackerProjectId, s.WorkItemId),
                 $"complete:{s.Round}",
                 RetryPolicy.ExternalApi))
-            .Do(PlaneComment(s, $"deployed:{s.Round}",
+            .Do(TrackerComment(s, $"deployed:{s.Round}",
                 $"<p>Deployed: {string.Join(", ", links)}. Lead time {lead}.</p>"))
             .Say($"DEPLOYED (lead time {lead})");
     }
 
     private static ScheduleActivity StartRoles(TaskState s) =>
         new(TaskActivities.StartRolePipeline,
-            new StartRolePipelineInput(s.Project, s.TaskKey ?? s.WorkItemId, s.Title ?? "", s.TaskSpec ?? "", s.WorkItemId, s.IssueNumber ?? 0),
+            new StartRolePipelineInput(s.Project, s.TaskKey ?? s.WorkItemId, s.Title ?? "", s.TaskSpec ?? "", s.WorkItemId, s.IssueNumber ?? 0, RepoOf(s)),
             $"roles:{s.Round}",
             RetryPolicy.ExternalApi);
 
@@ -434,7 +739,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         new(TaskActivities.PrepareTaskSpec, new PrepareTaskSpecInput(s.Project, s.Item), $"spec:{s.Round}", RetryPolicy.ExternalApi);
 
     private static ScheduleActivity CheckCi(TaskState s, string key) =>
-        new(TaskActivities.CheckCi, new CheckCiInput(s.PrRepo ?? s.Project.Repo, s.MergeSha!), key, RetryPolicy.ExternalApi with { MaxAttempts = 3 });
+        new(TaskActivities.CheckCi, new CheckCiInput(s.PrRepo ?? RepoOf(s), s.MergeSha!), key, RetryPolicy.ExternalApi with { MaxAttempts = 3 });
 
     private StartTimer NextPoll(TaskState s, DateTimeOffset now)
     {
@@ -447,7 +752,31 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         return new StartTimer(CiPollTimer, due, $"ci-poll:{s.Round}:{s.CiPolls}");
     }
 
-    private static ScheduleActivity PlaneComment(TaskState s, string key, string html) =>
+    private static ScheduleActivity EnsureIssue(TaskState s, string key) =>
+        new(TaskActivities.EnsureForgeIssue,
+            new EnsureForgeIssueInput(RepoOf(s), $"[{s.TaskKey}] {s.Title}", s.TaskSpec ?? "", s.Project.RunsAgents ? null : s.Project.AgentCommand),
+            key,
+            RetryPolicy.ExternalApi);
+
+    private static ScheduleActivity ForgeComment(TaskState s, string key, string markdown) =>
+        new(TaskActivities.EnsureForgeComment, new EnsureForgeCommentInput(RepoOf(s), s.IssueNumber ?? 0, key, markdown), $"gh-comment:{key}", RetryPolicy.ExternalApi);
+
+    /// <summary>The task's repository: the resolved one, else the project's (states saved before repositories were resolved).</summary>
+    private static string RepoOf(TaskState s) => s.Repo ?? s.Project.Repo;
+
+    private static bool IsLifecycle(WorkItemSnapshot item, string lifecycle) =>
+        string.Equals(item.Lifecycle, lifecycle, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A poll timer keyed <c>ci-poll:{round}:{n}</c> from an earlier round (before a retry or a resume).</summary>
+    private static bool IsStalePoll(string key, int round)
+    {
+        var parts = key.Split(':');
+        return parts.Length == 3 && parts[0] == CiPollTimer
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var keyRound)
+            && keyRound != round;
+    }
+
+    private static ScheduleActivity TrackerComment(TaskState s, string key, string html) =>
         new(TaskActivities.EnsureTrackerComment, new EnsureTrackerCommentInput(s.Project.TrackerProjectId, s.WorkItemId, key, html), $"plane-comment:{key}", RetryPolicy.ExternalApi);
 
     private static WorkItemSnapshot Merge(WorkItemSnapshot old, WorkItemSnapshot @new) => new(
@@ -456,7 +785,12 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         @new.Name ?? old.Name,
         @new.DescriptionHtml ?? old.DescriptionHtml,
         @new.Labels ?? old.Labels,
-        @new.StateGroup ?? old.StateGroup);
+        @new.StateGroup ?? old.StateGroup,
+        @new.Triggered ?? old.Triggered,
+        @new.Repo ?? old.Repo,
+        @new.Lifecycle ?? old.Lifecycle,
+        @new.Completed ?? old.Completed,
+        @new.Url ?? old.Url);
 
     private static bool IsLiveOnForge(TaskStatus status) =>
         status is TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED or TaskStatus.WAITING_CI;
@@ -520,7 +854,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         public Decision<TaskState> Build() => new(
             State,
             _commands,
-            State.Status.ToString(),
+            CustomStatusFor(State),
             State.Status switch
             {
                 TaskStatus.DEPLOYED or TaskStatus.CANCELLED => RuntimeStatus.Completed,

@@ -293,6 +293,65 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         return await GetPagesAsync(path, page => ReadArray(page, "workflow_runs").Select(ReadWorkflowRun), int.MaxValue, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// <c>PATCH /repos/{owner}/{repo}/issues/{n}</c> with <c>{"state":"closed","state_reason":"not_planned"}</c>,
+    /// 200 with the issue (https://docs.github.com/en/rest/issues/issues#update-an-issue).
+    /// </remarks>
+    /// <exception cref="PlatformApiException">Non-2xx answer (404 for a missing issue, 410 when issues are disabled), network failure or unexpected body.</exception>
+    public async Task<GitHubIssue> CloseIssueAsNotPlannedAsync(RepoRef repo, int number, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        var payload = new JsonObject { ["state"] = "closed", ["state_reason"] = "not_planned" };
+        var path = RepoPath(repo, $"issues/{number.ToString(CultureInfo.InvariantCulture)}");
+        return await SendAsync(HttpMethod.Patch, path, payload, ReadIssue, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <c>POST /repos/{owner}/{repo}/issues/{n}/labels</c> with <c>{"labels":["name"]}</c>; GitHub creates a missing
+    /// repository label and answers 200 with every label now on the issue
+    /// (https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue). The id returned is that of the
+    /// element named <paramref name="labelName"/> (GitHub matches names case-insensitively, so an existing
+    /// <c>Bug</c> answers for <c>bug</c>).
+    /// </remarks>
+    /// <exception cref="PlatformApiException">Non-2xx answer (404 missing issue, 422 invalid name), network failure, or an answer without the label.</exception>
+    public async Task<long> AddLabelAsync(RepoRef repo, int number, string labelName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(labelName);
+        var payload = new JsonObject { ["labels"] = new JsonArray(labelName) };
+        var path = RepoPath(repo, $"issues/{number.ToString(CultureInfo.InvariantCulture)}/labels");
+        return await SendAsync(HttpMethod.Post, path, payload, page => LabelId(page, labelName), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <c>DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}</c> with the name escaped as one path segment;
+    /// 200 with the remaining labels, or 404 <c>Label does not exist</c> when the issue does not carry it
+    /// (https://docs.github.com/en/rest/issues/labels#remove-a-label-from-an-issue), which gives <c>false</c>.
+    /// </remarks>
+    /// <exception cref="PlatformApiException">Non-2xx answer other than 404, network failure.</exception>
+    public async Task<bool> RemoveLabelAsync(RepoRef repo, int number, string labelName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(labelName);
+        var path = RepoPath(repo, $"issues/{number.ToString(CultureInfo.InvariantCulture)}/labels/{Uri.EscapeDataString(labelName)}");
+        return await SendAsync(HttpMethod.Delete, path, null, _ => true, cancellationToken, nullOn404: true).ConfigureAwait(false);
+    }
+
+    private static long LabelId(JsonElement labels, string name)
+    {
+        var all = ReadArray(labels).ToList();
+        var match = all.FindIndex(l => OptionalString(l, "name") == name);
+        if (match < 0)
+        {
+            match = all.FindIndex(l => string.Equals(OptionalString(l, "name"), name, StringComparison.OrdinalIgnoreCase));
+        }
+
+        return match >= 0 ? all[match].GetProperty("id").GetInt64() : throw new InvalidOperationException($"the answer does not list the label '{name}'");
+    }
+
     private static string RepoPath(RepoRef repo, string rest) =>
         $"repos/{Uri.EscapeDataString(repo.Owner)}/{Uri.EscapeDataString(repo.Name)}/{rest}";
 

@@ -117,4 +117,45 @@ public interface IGitHubClient
 
     /// <summary>All Actions workflow runs of a commit (<c>GET /repos/{owner}/{repo}/actions/runs?head_sha={sha}</c>, every page).</summary>
     Task<IReadOnlyList<GitHubWorkflowRun>> ListWorkflowRunsAsync(RepoRef repo, string sha, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Closes an issue as "not planned": <c>PATCH /repos/{owner}/{repo}/issues/{n}</c> with
+    /// <c>{"state":"closed","state_reason":"not_planned"}</c>
+    /// (https://docs.github.com/en/rest/issues/issues#update-an-issue). Closing a closed issue succeeds.
+    /// Forges without a close reason (Gitea) just close the issue.
+    /// </summary>
+    /// <param name="repo">Repository.</param>
+    /// <param name="number">Issue number.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The issue as the forge answered it (<see cref="GitHubIssue.State"/> <c>closed</c>).</returns>
+    Task<GitHubIssue> CloseIssueAsNotPlannedAsync(RepoRef repo, int number, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Puts the label <paramref name="labelName"/> on an issue or PR, creating the repository label when it
+    /// does not exist; the issue's other labels stay. GitHub:
+    /// <c>POST /repos/{owner}/{repo}/issues/{n}/labels</c> with <c>{"labels":["name"]}</c>
+    /// (https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue). Adding a label the issue already
+    /// carries is a no-op.
+    /// </summary>
+    /// <param name="repo">Repository.</param>
+    /// <param name="number">Issue or PR number.</param>
+    /// <param name="labelName">Label name.</param>
+    /// <param name="cancellationToken">Cancels the call(s).</param>
+    /// <returns>The id of the label (GitHub: the <c>id</c> of that label in the answered array).</returns>
+    Task<long> AddLabelAsync(RepoRef repo, int number, string labelName, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes the label <paramref name="labelName"/> off an issue or PR. GitHub:
+    /// <c>DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}</c>, the name URL-escaped
+    /// (https://docs.github.com/en/rest/issues/labels#remove-a-label-from-an-issue).
+    /// </summary>
+    /// <param name="repo">Repository.</param>
+    /// <param name="number">Issue or PR number.</param>
+    /// <param name="labelName">Label name.</param>
+    /// <param name="cancellationToken">Cancels the call(s).</param>
+    /// <returns>
+    /// <c>false</c> when there was nothing to remove (GitHub answered 404: the issue does not carry the label, or
+    /// the issue does not exist; Gitea: the repository has no label of that name), else <c>true</c>.
+    /// </returns>
+    Task<bool> RemoveLabelAsync(RepoRef repo, int number, string labelName, CancellationToken cancellationToken);
 }

@@ -12,8 +12,8 @@ namespace Orchestrator.Shared.Gitea;
 /// <summary>
 /// <see cref="IGitHubClient"/> over the Gitea REST API (<c>/api/v1</c>, checked against the swagger of Gitea
 /// 1.25.3; reference: https://docs.gitea.com/api/1.25/), so the pipeline written for GitHub runs unchanged
-/// against a Gitea server. Also the Gitea-only calls <see cref="CloseIssueAsNotPlannedAsync"/>,
-/// <see cref="AddLabelAsync"/> and <see cref="RemoveLabelAsync"/>.
+/// against a Gitea server, including <see cref="CloseIssueAsNotPlannedAsync"/>, <see cref="AddLabelAsync"/> and
+/// <see cref="RemoveLabelAsync"/>, which Gitea does its own way (no close reason; labels by id).
 /// </summary>
 /// <remarks>
 /// <para>

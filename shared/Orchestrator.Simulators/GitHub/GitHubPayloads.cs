@@ -82,7 +82,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         doc["title"] = item.Title;
         doc["body"] = item.Body;
         User(JsonTemplate.Obj(doc, "user"), item.Author);
-        doc["labels"] = new JsonArray();
+        doc["labels"] = Labels(repo, item);
         doc["assignee"] = null;
         doc["assignees"] = new JsonArray();
         doc["milestone"] = null;
@@ -118,9 +118,27 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         }
 
         doc["author_association"] = "OWNER";
-        doc["state_reason"] = item.State == "closed" && !item.IsPullRequest ? "completed" : null;
+        doc["state_reason"] = item.IsPullRequest ? null : StateReason(item);
         return doc;
     }
+
+    /// <summary>What the REST API reports as <c>state_reason</c>: the one set by <c>PATCH</c>, else <c>completed</c> for a closed issue.</summary>
+    public static string? StateReason(SimItemState item) => item.StateReason ?? (item.State == "closed" ? "completed" : null);
+
+    /// <summary>A label object (https://docs.github.com/en/rest/issues/labels#get-a-label).</summary>
+    public JsonObject Label(SimRepoState repo, SimLabelState label) => new()
+    {
+        ["id"] = label.Id,
+        ["node_id"] = NodeId("05", "Label", label.Id),
+        ["url"] = $"{ApiRepo(repo)}/labels/{Uri.EscapeDataString(label.Name)}",
+        ["name"] = label.Name,
+        ["description"] = label.Description,
+        ["color"] = label.Color,
+        ["default"] = false,
+    };
+
+    /// <summary>The labels of an issue or PR as GitHub lists them.</summary>
+    public JsonArray Labels(SimRepoState repo, SimItemState item) => new(item.Labels.Select(l => (JsonNode)Label(repo, l)).ToArray());
 
     /// <summary>An issue comment (<c>rest.issue-comment.json</c>).</summary>
     public JsonObject Comment(SimRepoState repo, SimItemState item, SimCommentState comment)
@@ -273,7 +291,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
         pr["title"] = item.Title;
         User(JsonTemplate.Obj(pr, "user"), item.Author);
         pr["body"] = item.Body;
-        pr["labels"] = new JsonArray();
+        pr["labels"] = Labels(repo, item);
         pr["milestone"] = null;
         pr["active_lock_reason"] = null;
         pr["created_at"] = Time(item.CreatedAt);

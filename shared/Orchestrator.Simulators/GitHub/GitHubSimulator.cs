@@ -23,7 +23,9 @@ namespace Orchestrator.Simulators.GitHub;
 /// </para>
 /// <para>
 /// Routes (each also reachable as <c>/repositories/{id}/…</c>, the form GitHub uses in <c>Link</c> headers):
-/// <c>POST|GET /repos/{o}/{r}/issues</c>, <c>GET|POST /repos/{o}/{r}/issues/{n}/comments</c>,
+/// <c>POST|GET /repos/{o}/{r}/issues</c>, <c>GET|PATCH /repos/{o}/{r}/issues/{n}</c> (state and
+/// <c>state_reason</c>, title, body), <c>POST /repos/{o}/{r}/issues/{n}/labels</c>,
+/// <c>DELETE /repos/{o}/{r}/issues/{n}/labels/{name}</c>, <c>GET|POST /repos/{o}/{r}/issues/{n}/comments</c>,
 /// <c>GET /repos/{o}/{r}/pulls</c>, <c>GET /repos/{o}/{r}/pulls/{n}</c>,
 /// <c>GET /repos/{o}/{r}/commits/{sha}/check-suites</c>, <c>GET /repos/{o}/{r}/actions/runs</c>. Lists take
 /// <c>per_page</c> (default 30, capped at 100) and <c>page</c> and answer a <c>Link</c> header with
@@ -172,7 +174,7 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         {
             var r = Repo(repo);
             return r.Items.Where(i => !i.IsPullRequest)
-                .Select(i => new SimIssue(i.Number, i.Title, i.Body, i.State, _payloads.IssueHtmlUrl(r, i), i.CreatedAt))
+                .Select(i => new SimIssue(i.Number, i.Title, i.Body, i.State, _payloads.IssueHtmlUrl(r, i), i.CreatedAt, GitHubPayloads.StateReason(i), i.Labels.Select(l => l.Name).ToArray()))
                 .ToArray();
         }
     }
@@ -566,6 +568,10 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
     {
         MapRepo(app, host, "GET", "issues", ListIssuesAsync);
         MapRepo(app, host, "POST", "issues", CreateIssueAsync);
+        MapRepo(app, host, "GET", "issues/{number:int}", GetIssueAsync);
+        MapRepo(app, host, "PATCH", "issues/{number:int}", UpdateIssueAsync);
+        MapRepo(app, host, "POST", "issues/{number:int}/labels", AddLabelsAsync);
+        MapRepo(app, host, "DELETE", "issues/{number:int}/labels/{name}", RemoveLabelAsync);
         MapRepo(app, host, "GET", "issues/{number:int}/comments", ListCommentsAsync);
         MapRepo(app, host, "POST", "issues/{number:int}/comments", CreateCommentAsync);
         MapRepo(app, host, "GET", "pulls", ListPullsAsync);

@@ -6,10 +6,12 @@ namespace Orchestrator.Simulators.GitHub;
 /// <param name="Number">Issue number; shares the repository's counter with pull requests.</param>
 /// <param name="Title">Title as created.</param>
 /// <param name="Body">Markdown body, or <c>null</c> when created without one.</param>
-/// <param name="State"><c>open</c> (the simulator never closes issues).</param>
+/// <param name="State"><c>open</c> or <c>closed</c> (closed only through <c>PATCH /issues/{n}</c>).</param>
 /// <param name="HtmlUrl">Web link on the simulator's host, <c>{BaseUrl}{owner}/{repo}/issues/{n}</c>.</param>
 /// <param name="CreatedAt">Creation time (UTC).</param>
-public sealed record SimIssue(int Number, string Title, string? Body, string State, string HtmlUrl, DateTimeOffset CreatedAt);
+/// <param name="StateReason">The <c>state_reason</c> the REST API reports: <c>null</c> while never closed, <c>completed</c>, <c>not_planned</c>, <c>duplicate</c> or <c>reopened</c>.</param>
+/// <param name="Labels">Names of the labels on the issue, in the order they were added.</param>
+public sealed record SimIssue(int Number, string Title, string? Body, string State, string HtmlUrl, DateTimeOffset CreatedAt, string? StateReason, IReadOnlyList<string> Labels);
 
 /// <summary>A comment on an issue or pull request held by <see cref="GitHubSimulator"/>.</summary>
 /// <param name="Id">Comment id, unique across the simulator like GitHub's.</param>

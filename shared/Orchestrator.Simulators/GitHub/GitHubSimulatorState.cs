@@ -27,6 +27,9 @@ internal sealed class SimRepoState(string owner, string name, long id, string de
 
     public string DefaultBranchSha { get; set; } = defaultBranchSha;
 
+    /// <summary>Repository labels, by name; GitHub compares label names case-insensitively.</summary>
+    public Dictionary<string, SimLabelState> Labels { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public SimItemState? Find(int number) => Items.Find(i => i.Number == number);
 }
 
@@ -56,6 +59,12 @@ internal sealed class SimItemState
 
     public DateTimeOffset? ClosedAt { get; set; }
 
+    /// <summary><c>completed</c>, <c>not_planned</c>, <c>duplicate</c> or <c>reopened</c> once set through <c>PATCH</c>; <c>null</c> means GitHub's default for the state.</summary>
+    public string? StateReason { get; set; }
+
+    /// <summary>Labels on the issue or PR, in the order they were added.</summary>
+    public List<SimLabelState> Labels { get; } = [];
+
     public List<SimCommentState> Comments { get; } = [];
 
     // Pull requests only.
@@ -76,6 +85,9 @@ internal sealed class SimItemState
 
     public string? CurrentMergeCommitSha => Merged ? MergeCommitSha : (IsPullRequest ? TestMergeSha : null);
 }
+
+/// <summary>A repository label.</summary>
+internal sealed record SimLabelState(long Id, string Name, string Color, string? Description);
 
 /// <summary>A comment.</summary>
 internal sealed record SimCommentState(long Id, string Body, string Author, DateTimeOffset CreatedAt);
