@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orchestrator.Functions.Activities;
 using Orchestrator.Functions.Functions;
+using Orchestrator.Functions.Platforms;
 using Orchestrator.Functions.Routing;
 using Orchestrator.Functions.Timers;
 using Orchestrator.Orchestrations.Pipelines;
@@ -14,6 +15,7 @@ using Orchestrator.Shared.Configuration;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
 using Orchestrator.Shared.Plane;
+using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Functions;
 
@@ -51,6 +53,7 @@ public static class OrchestratorApp
         app.MapWebhooks();
         app.MapTasksApi();
         app.MapQueueApi();
+        app.MapProjectActionsApi();
         return app;
     }
 
@@ -62,12 +65,12 @@ public static class OrchestratorApp
             ReconcilerOrchestration.OrchestrationName, ReconcilerOrchestration.InstanceId, new ReconcilerStarted(), "start", cancellationToken);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator");
         var settings = app.Services.GetRequiredService<OrchestratorSettings>();
-        if (settings.GitHubWebhookSecret is null)
+        if (settings.GitHubWebhookSecret is null && settings.Projects.Count > 0)
         {
             log.LogWarning("ORCH_GITHUB_WEBHOOK_SECRET is not set: every GitHub delivery will be refused with 401");
         }
 
-        if (settings.PlaneWebhookSecret is null)
+        if (settings.PlaneWebhookSecret is null && settings.Projects.Count > 0)
         {
             log.LogWarning("ORCH_PLANE_WEBHOOK_SECRET is not set: every Plane delivery will be refused with 401");
         }
@@ -93,11 +96,28 @@ public static class OrchestratorApp
         services.AddSingleton<InboxStore>();
         services.AddSingleton<TaskQueries>();
 
-        services.AddSingleton(new GitHubClientSettings(settings.GitHubApiUrl, settings.GitHubToken));
-        services.AddHttpClient<IGitHubClient, GitHubClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
-        services.AddSingleton(new PlaneClientSettings(settings.PlaneApiUrl, settings.PlaneApiToken, settings.PlaneWorkspaceSlug));
-        services.AddHttpClient<IPlaneClient, PlaneClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
-        services.AddSingleton<PlaneStateCache>();
+        // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
+        if (settings.GitHubToken is { } gitHubToken)
+        {
+            services.AddSingleton(new GitHubClientSettings(settings.GitHubApiUrl, gitHubToken));
+            services.AddHttpClient<IGitHubClient, GitHubClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        }
+
+        if (settings.HasHostPlane)
+        {
+            services.AddSingleton(new PlaneClientSettings(settings.PlaneApiUrl!, settings.PlaneApiToken!, settings.PlaneWorkspaceSlug!));
+            services.AddHttpClient<IPlaneClient, PlaneClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        }
+
+        services.AddHttpClient(PlatformRegistry.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton(sp => new PlatformRegistry(
+            sp.GetRequiredService<ProjectStore>(),
+            settings,
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetService<IGitHubClient>(),
+            sp.GetService<IPlaneClient>(),
+            sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+            sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<IActivity, RouteDeliveryActivity>();
         services.AddSingleton<IActivity, PrepareTaskSpecActivity>();
@@ -108,6 +128,9 @@ public static class OrchestratorApp
         services.AddSingleton<IActivity, CompleteTrackerItemActivity>();
         services.AddSingleton<IActivity, ReconcileTaskActivity>();
         services.AddSingleton<IActivity, ReconcileSweepActivity>();
+        services.AddSingleton<IActivity, ReopenTrackerItemActivity>();
+        services.AddSingleton<IActivity, SetForgeLabelActivity>();
+        services.AddSingleton<IActivity, CloseForgeIssueActivity>();
 
         // Server-run agents and the role pipeline (issue #3).
         services.AddSingleton(_ => new AgentAdapters());
@@ -156,6 +179,8 @@ public static class OrchestratorApp
         services.AddHostedService<WorkListenerService>();
         services.AddHostedService<WorkerService>();
         services.AddHostedService<LeaseRescuerService>();
+        services.AddSingleton<RedeliverySweeperService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedeliverySweeperService>());
         return services;
     }
 }

@@ -73,7 +73,20 @@ public sealed record TaskDetail(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     IReadOnlyList<TimelineEntry> Timeline,
-    RolePipelineView? Agents = null);
+    RolePipelineView? Agents = null,
+    TaskSync? Sync = null);
+
+/// <summary>Tracker↔forge sync facts of a task (issue #4).</summary>
+/// <param name="Project">Project slug, when the task belongs to a database project.</param>
+/// <param name="Tracker"><c>plane</c> or <c>asana</c>.</param>
+/// <param name="Forge"><c>github</c> or <c>gitea</c>.</param>
+/// <param name="Step">The pipeline step under an AUTO_DISABLED / BLOCKED overlay (equals the status otherwise).</param>
+/// <param name="AutoDisabled">AutoTask was turned off: syncing is stopped.</param>
+/// <param name="Blocked">The tracker marks the task blocked.</param>
+/// <param name="Repos">Repos a NEEDS_REPO task may be given (<c>POST /api/tasks/{id}/repo</c>).</param>
+/// <param name="TrackerUrl">Link to the tracker item, when known.</param>
+/// <param name="CompletedByUs">Whether we completed the tracker item (only those are reopened when CI fails later).</param>
+public sealed record TaskSync(string? Project, string Tracker, string Forge, string Step, bool AutoDisabled, bool Blocked, IReadOnlyList<string> Repos, string? TrackerUrl, bool? CompletedByUs);
 
 /// <summary>The role pipeline on the task page.</summary>
 /// <param name="Id">Role pipeline instance id.</param>
@@ -184,9 +197,11 @@ public sealed class TaskQueries(NpgsqlDataSource dataSource)
             }
         }
 
-        return new TaskDetail(id, state.TaskKey, state.Title, status, runtime, state.Project.Repo, state.WorkItemId, state.TaskSpec, state.TaskSpecVersion,
+        var sync = new TaskSync(state.Project.ProjectSlug, state.Project.Tracker, state.Project.Forge, state.Status.ToString(), state.Disabled, state.Blocked,
+            state.Project.Repos ?? [state.Project.Repo], state.Item.Url, state.CompletedByUs);
+        return new TaskDetail(id, state.TaskKey, state.Title, status, runtime, state.Repo ?? state.Project.Repo, state.WorkItemId, state.TaskSpec, state.TaskSpecVersion,
             new TaskLinks(state.IssueUrl, state.PrUrl, state.MergeSha, state.CiUrl), state.FailedStep?.ToString(), state.FailureReason, state.Warnings,
-            created, updated, timeline, state.RolePipelineId is { } child ? await RolePipelineAsync(child, cancellationToken) : null);
+            created, updated, timeline, state.RolePipelineId is { } child ? await RolePipelineAsync(child, cancellationToken) : null, sync);
     }
 
     private async Task<RolePipelineView?> RolePipelineAsync(string childId, CancellationToken cancellationToken)

@@ -39,8 +39,8 @@ public sealed class PlatformRegistry(
     ProjectStore store,
     OrchestratorSettings settings,
     IHttpClientFactory httpClients,
-    IGitHubClient hostGitHub,
-    IPlaneClient hostPlane,
+    IGitHubClient? hostGitHub,
+    IPlaneClient? hostPlane,
     NpgsqlDataSource dataSource,
     TimeProvider clock)
 {
@@ -182,12 +182,12 @@ public sealed class PlatformRegistry(
         }
         else if (forgeToken is null && project.Forge.BaseUrl is null)
         {
-            forge = hostGitHub;
-            gitToken = _ => ValueTask.FromResult<string?>(settings.GitHubToken);
+            forge = hostGitHub ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token and ORCH_GITHUB_TOKEN is not set.");
+            gitToken = _ => ValueTask.FromResult(settings.GitHubToken);
         }
         else
         {
-            var token = forgeToken ?? settings.GitHubToken;
+            var token = forgeToken ?? settings.GitHubToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token and ORCH_GITHUB_TOKEN is not set.");
             forge = new GitHubClient(http, new GitHubClientSettings(project.Forge.BaseUrl ?? settings.GitHubApiUrl, token), clock, _limiter);
             gitToken = _ => ValueTask.FromResult<string?>(token);
         }
@@ -202,14 +202,15 @@ public sealed class PlatformRegistry(
         }
         else if (trackerToken is null && project.Tracker.BaseUrl is null && project.Tracker.Workspace is null)
         {
-            tracker = new PlaneTracker(hostPlane, project, clock);
+            tracker = new PlaneTracker(hostPlane ?? throw new PermanentActivityException($"Project '{project.Slug}' has no tracker settings of its own and ORCH_PLANE_* are not set."), project, clock);
         }
         else
         {
+            var missing = $"Project '{project.Slug}' needs tracker base_url, workspace and tracker_token (or the host-wide ORCH_PLANE_* settings).";
             var plane = new PlaneClient(http, new PlaneClientSettings(
-                project.Tracker.BaseUrl ?? settings.PlaneApiUrl,
-                trackerToken ?? settings.PlaneApiToken,
-                project.Tracker.Workspace ?? settings.PlaneWorkspaceSlug), clock);
+                project.Tracker.BaseUrl ?? settings.PlaneApiUrl ?? throw new PermanentActivityException(missing),
+                trackerToken ?? settings.PlaneApiToken ?? throw new PermanentActivityException(missing),
+                project.Tracker.Workspace ?? settings.PlaneWorkspaceSlug ?? throw new PermanentActivityException(missing)), clock);
             tracker = new PlaneTracker(plane, project, clock);
         }
 

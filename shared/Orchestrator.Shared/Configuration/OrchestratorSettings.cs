@@ -76,26 +76,35 @@ public sealed record OrchestratorSettings
     /// <summary><c>ORCH_GITHUB_API_URL</c> (default <c>https://api.github.com</c>; GitHub Enterprise: <c>https://host/api/v3</c>).</summary>
     public Uri GitHubApiUrl { get; init; } = new("https://api.github.com");
 
-    /// <summary><c>ORCH_GITHUB_TOKEN</c>.</summary>
-    public required string GitHubToken { get; init; }
+    /// <summary><c>ORCH_GITHUB_TOKEN</c>: host-wide GitHub token for projects without their own <c>forge_token</c>; required when <c>ORCH_PROJECTS_JSON</c> lists issue-#2 style projects.</summary>
+    public string? GitHubToken { get; init; }
 
     /// <summary><c>ORCH_GITHUB_WEBHOOK_SECRET</c>; when unset every GitHub delivery is refused with 401.</summary>
     public string? GitHubWebhookSecret { get; init; }
 
-    /// <summary><c>ORCH_PLANE_API_URL</c>: Plane server root.</summary>
-    public required Uri PlaneApiUrl { get; init; }
+    /// <summary><c>ORCH_PLANE_API_URL</c>: host-wide Plane server root (for projects without their own tracker settings).</summary>
+    public Uri? PlaneApiUrl { get; init; }
 
     /// <summary><c>ORCH_PLANE_API_TOKEN</c> (sent as <c>X-Api-Key</c>).</summary>
-    public required string PlaneApiToken { get; init; }
+    public string? PlaneApiToken { get; init; }
 
     /// <summary><c>ORCH_PLANE_WORKSPACE_SLUG</c>.</summary>
-    public required string PlaneWorkspaceSlug { get; init; }
+    public string? PlaneWorkspaceSlug { get; init; }
+
+    /// <summary>Whether the host-wide Plane settings are all present.</summary>
+    public bool HasHostPlane => PlaneApiUrl is not null && PlaneApiToken is not null && PlaneWorkspaceSlug is not null;
+
+    /// <summary><c>ORCH_PUBLIC_URL</c>: the URL trackers and forges reach this host at (Asana webhook targets are built from it); <c>null</c> = unknown.</summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary><c>ORCH_REDELIVERY_INTERVAL</c>: how often failed GitHub deliveries are looked for and redelivered (default 10 min).</summary>
+    public TimeSpan RedeliveryInterval { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary><c>ORCH_PLANE_WEBHOOK_SECRET</c>; when unset every Plane delivery is refused with 401.</summary>
     public string? PlaneWebhookSecret { get; init; }
 
-    /// <summary><c>ORCH_PROJECTS_JSON</c>.</summary>
-    public required IReadOnlyList<ProjectSettings> Projects { get; init; }
+    /// <summary><c>ORCH_PROJECTS_JSON</c> (issue-#2 style entries; bootstrapped into the database at startup).</summary>
+    public IReadOnlyList<ProjectSettings> Projects { get; init; } = [];
 
     /// <summary><c>ORCH_CI_POLL_INTERVAL</c> (default 30 s).</summary>
     public TimeSpan CiPollInterval { get; init; } = TimeSpan.FromSeconds(30);
@@ -214,13 +223,15 @@ public sealed record OrchestratorSettings
             DatabaseUrl = Required("DATABASE_URL"),
             Urls = Get("URLS") ?? "http://127.0.0.1:8500",
             GitHubApiUrl = Url("GITHUB_API_URL", "https://api.github.com"),
-            GitHubToken = Required("GITHUB_TOKEN"),
+            GitHubToken = Get("GITHUB_TOKEN"),
             GitHubWebhookSecret = Get("GITHUB_WEBHOOK_SECRET"),
-            PlaneApiUrl = Url("PLANE_API_URL", null),
-            PlaneApiToken = Required("PLANE_API_TOKEN"),
-            PlaneWorkspaceSlug = Required("PLANE_WORKSPACE_SLUG"),
+            PlaneApiUrl = Get("PLANE_API_URL") is null ? null : Url("PLANE_API_URL", null),
+            PlaneApiToken = Get("PLANE_API_TOKEN"),
+            PlaneWorkspaceSlug = Get("PLANE_WORKSPACE_SLUG"),
+            PublicUrl = Get("PUBLIC_URL") is null ? null : Url("PUBLIC_URL", null),
+            RedeliveryInterval = Duration("REDELIVERY_INTERVAL", TimeSpan.FromMinutes(10)),
             PlaneWebhookSecret = Get("PLANE_WEBHOOK_SECRET"),
-            Projects = ParseProjects(Required("PROJECTS_JSON"), errors),
+            Projects = ParseProjects(Get("PROJECTS_JSON") ?? "", errors),
             CiPollInterval = Duration("CI_POLL_INTERVAL", TimeSpan.FromSeconds(30)),
             CiTimeout = Duration("CI_TIMEOUT", TimeSpan.FromHours(2)),
             ReconcileInterval = Duration("RECONCILE_INTERVAL", TimeSpan.FromMinutes(5)),
@@ -241,6 +252,22 @@ public sealed record OrchestratorSettings
         catch (SettingsException ex)
         {
             errors.Add(ex.Message.Replace("Invalid configuration:\n  - ", "", StringComparison.Ordinal));
+        }
+
+        if (settings.Projects.Count > 0)
+        {
+            // Issue-#2 style projects use the host-wide Plane and GitHub settings.
+            foreach (var (value, name) in new (object?, string)[]
+            {
+                (settings.GitHubToken, "GITHUB_TOKEN"), (settings.PlaneApiUrl, "PLANE_API_URL"),
+                (settings.PlaneApiToken, "PLANE_API_TOKEN"), (settings.PlaneWorkspaceSlug, "PLANE_WORKSPACE_SLUG"),
+            })
+            {
+                if (value is null && !errors.Any(e => e.StartsWith($"ORCH_{name} ", StringComparison.Ordinal)))
+                {
+                    errors.Add($"ORCH_{name} is required by the projects of ORCH_PROJECTS_JSON but not set");
+                }
+            }
         }
 
         foreach (var p in settings.Projects.Where(p => p.Mode is not ("dispatch" or "run")))

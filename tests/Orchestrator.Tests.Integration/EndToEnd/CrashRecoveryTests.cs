@@ -74,11 +74,21 @@ public sealed class CrashRecoveryTests
     [Fact]
     public async Task A_missing_required_setting_fails_startup_naming_it()
     {
-        var settings = new Dictionary<string, string?> { ["DATABASE_URL"] = "postgres://x:y@127.0.0.1:1/db" };
+        // Projects of ORCH_PROJECTS_JSON use the host-wide Plane and GitHub settings: each missing one is named.
+        var settings = new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = "postgres://x:y@127.0.0.1:1/db",
+            ["PROJECTS_JSON"] = Harness.ProjectsJson("6f1c2c8e-0000-4000-8000-000000000001"),
+        };
         var ex = Assert.Throws<Orchestrator.Shared.Configuration.SettingsException>(() => Orchestrator.Functions.OrchestratorApp.Build([], settings));
         Assert.Contains("ORCH_GITHUB_TOKEN", ex.Message, StringComparison.Ordinal);
         Assert.Contains("ORCH_PLANE_API_URL", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("ORCH_PROJECTS_JSON", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ORCH_PLANE_WORKSPACE_SLUG", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("ORCH_DATABASE_URL", ex.Message, StringComparison.Ordinal);
+
+        // Without them (projects live in the database), only the database is required.
+        var none = Assert.Throws<Orchestrator.Shared.Configuration.SettingsException>(() => Orchestrator.Functions.OrchestratorApp.Build([], new Dictionary<string, string?>()));
+        Assert.Contains("ORCH_DATABASE_URL", none.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ORCH_GITHUB_TOKEN", none.Message, StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,263 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Functions.Platforms;
+using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Asana;
+using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.Platform;
+using Orchestrator.Shared.Projects;
+using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
+
+namespace Orchestrator.Functions.Functions;
+
+/// <summary>
+/// Actions on projects and tasks beyond CRUD:
+/// <c>POST /api/projects/{slug}/asana/webhooks</c> (create the Asana webhooks, one per Asana project, handshake
+/// included), <c>POST /api/projects/{slug}/sync</c> (import Asana tasks modified in the last 90 days) and
+/// <c>POST /api/tasks/{id}/repo</c> ("set repo and create issue" for a task in <c>NEEDS_REPO</c>).
+/// Guarded like <c>/api/projects</c> by <c>ORCH_ADMIN_TOKEN</c> when it is set.
+/// </summary>
+public static class ProjectActionsApi
+{
+    /// <summary>How far back <c>sync</c> looks.</summary>
+    public static readonly TimeSpan SyncWindow = TimeSpan.FromDays(90);
+
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapProjectActionsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/projects/{slug}/asana/webhooks", CreateAsanaWebhooksAsync).AddEndpointFilter(AdminOnly);
+        app.MapPost("/api/projects/{slug}/sync", SyncAsync).AddEndpointFilter(AdminOnly);
+        app.MapPost("/api/tasks/{id}/repo", SetRepoAsync).AddEndpointFilter(AdminOnly);
+        return app;
+    }
+
+    private static async ValueTask<object?> AdminOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var settings = context.HttpContext.RequestServices.GetRequiredService<OrchestratorSettings>();
+        if (settings.AdminToken is { Length: > 0 } token)
+        {
+            var header = context.HttpContext.Request.Headers.Authorization.ToString();
+            var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : "";
+            if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                    System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(token)))
+            {
+                return TypedResults.Problem("Missing or wrong bearer token (ORCH_ADMIN_TOKEN).", statusCode: StatusCodes.Status401Unauthorized);
+            }
+        }
+
+        return await next(context);
+    }
+
+    private static async Task<IResult> CreateAsanaWebhooksAsync(
+        string slug, HttpRequest request, OrchestratorSettings settings, ProjectStore projects, PlatformRegistry platforms, ILoggerFactory logs, CancellationToken ct)
+    {
+        var log = logs.CreateLogger("Projects.AsanaWebhooks");
+        var stored = await projects.GetAsync(slug, ct);
+        if (stored is null)
+        {
+            return TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        if (stored.Definition.Tracker.Kind != TrackerConfig.Asana)
+        {
+            return TypedResults.Problem($"Project '{slug}' does not use Asana.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var body = await ReadAsync<CreateAsanaWebhooksRequest>(request, ct);
+        if (body is null)
+        {
+            return TypedResults.Problem("The body must be empty or a JSON object like {\"public_url\": \"https://orchestrator.example.com\"}.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var publicUrl = body.PublicUrl ?? settings.PublicUrl;
+        if (publicUrl is null || !publicUrl.IsAbsoluteUri)
+        {
+            return TypedResults.Problem("Set ORCH_PUBLIC_URL (or send {\"public_url\": …}): Asana must be able to reach this host.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var asana = ((AsanaTracker)platforms.For(stored).Tracker).Client;
+        var results = new List<AsanaWebhookResult>();
+        foreach (var resource in stored.Definition.Tracker.ProjectIds)
+        {
+            var target = new Uri($"{publicUrl.AbsoluteUri.TrimEnd('/')}/webhooks/asana/{Uri.EscapeDataString(slug)}?{WebhookFunctions.AsanaResourceParameter}={Uri.EscapeDataString(resource)}");
+            var existing = (await asana.ListWebhooksAsync(stored.Definition.Tracker.Workspace!, resource, ct))
+                .FirstOrDefault(w => w.Active && string.Equals(w.Target, target.AbsoluteUri, StringComparison.Ordinal));
+            if (existing is not null && await projects.GetAsanaWebhookSecretAsync(slug, resource, ct) is not null)
+            {
+                results.Add(new AsanaWebhookResult(resource, existing.Gid, "exists"));
+                continue;
+            }
+
+            if (existing is not null)
+            {
+                // A webhook whose secret we do not hold cannot be verified: replace it.
+                await asana.DeleteWebhookAsync(existing.Gid, ct);
+            }
+
+            // The handshake reaches /webhooks/asana/{slug} while CreateWebhookAsync is still waiting for its answer.
+            await projects.BeginAsanaHandshakeAsync(slug, resource, WebhookFunctions.AsanaHandshakeWindow, ct);
+            try
+            {
+                var created = await asana.CreateWebhookAsync(resource, target, [new AsanaWebhookFilter("task")], ct);
+                await projects.SetAsanaWebhookGidAsync(slug, resource, created.Webhook.Gid, ct);
+                results.Add(new AsanaWebhookResult(resource, created.Webhook.Gid, "created"));
+                log.LogInformation("Asana webhook {Webhook} created for resource {Resource}", created.Webhook.Gid, resource);
+            }
+            catch (PlatformApiException ex)
+            {
+                log.LogWarning("Asana webhook for resource {Resource} not created: {Status} {Reason}", resource, (int?)ex.StatusCode, ex.Message);
+                results.Add(new AsanaWebhookResult(resource, null, $"failed: {ex.Message}"));
+            }
+        }
+
+        return TypedResults.Ok(new AsanaWebhooksResponse(results));
+    }
+
+    private static async Task<IResult> SyncAsync(string slug, ProjectStore projects, PlatformRegistry platforms, DurableEngine engine, TimeProvider clock, CancellationToken ct)
+    {
+        var stored = await projects.GetAsync(slug, ct);
+        if (stored is null)
+        {
+            return TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        if (stored.Definition.Tracker.Kind != TrackerConfig.Asana)
+        {
+            return TypedResults.Problem($"Project '{slug}' does not use Asana; Plane projects are synced by their webhooks.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var project = platforms.For(stored);
+        var asana = ((AsanaTracker)project.Tracker).Client;
+        var since = clock.GetUtcNow() - SyncWindow;
+        int started = 0, updated = 0, skipped = 0, seen = 0;
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var trackerProjectId in stored.Definition.Tracker.ProjectIds)
+        {
+            foreach (var task in await asana.ListProjectTasksModifiedSinceAsync(trackerProjectId, since, ct))
+            {
+                if (!done.Add(task.Gid))
+                {
+                    continue; // A task in two of the project's Asana projects is imported once.
+                }
+
+                seen++;
+                var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Asana, task.Gid);
+                var facts = TrackerRules.Evaluate(stored.Definition, task);
+                int? sequence = facts.Triggered == true ? await projects.NextSequenceAsync(slug, task.Gid, ct) : null;
+                var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
+                if (facts.Triggered == true && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
+                {
+                    started++;
+                }
+                else if (await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", ct))
+                {
+                    updated++;
+                }
+                else
+                {
+                    skipped++;
+                }
+            }
+        }
+
+        return TypedResults.Ok(new SyncResponse(seen, started, updated, skipped, since));
+    }
+
+    private static async Task<IResult> SetRepoAsync(string id, HttpRequest request, TaskQueries queries, PlatformRegistry platforms, DurableEngine engine, CancellationToken ct)
+    {
+        var body = await ReadAsync<SetRepoRequest>(request, ct);
+        if (body?.Repo is not { Length: > 0 } repo)
+        {
+            return TypedResults.Problem("The body must be {\"repo\": \"owner/name\"}.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var detail = await queries.GetAsync(id, ct);
+        if (detail is null)
+        {
+            return TypedResults.Problem($"No task '{id}'.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var task = await platforms.TaskStateAsync(detail.Id, ct);
+        if (task.Status != TaskStatus.NEEDS_REPO)
+        {
+            return TypedResults.Problem($"Task '{id}' is {detail.Status}; the repo can only be set while it is NEEDS_REPO.", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        var repos = task.Project.Repos ?? [task.Project.Repo];
+        var canonical = repos.FirstOrDefault(r => string.Equals(r, repo.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (canonical is null)
+        {
+            return TypedResults.Problem($"'{repo}' is not one of the project's repos: {string.Join(", ", repos)}.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        await engine.RaiseEventAsync(detail.Id, new RepoAssigned(canonical), $"repo:{task.Round}:{canonical}", ct);
+        return TypedResults.Accepted($"/api/tasks/{detail.Id}", new RepoAccepted(detail.Id, canonical));
+    }
+
+    private static async Task<T?> ReadAsync<T>(HttpRequest request, CancellationToken ct)
+        where T : class, new()
+    {
+        if (request.ContentLength is 0 || (request.ContentLength is null && !request.HasJsonContentType()))
+        {
+            return new T();
+        }
+
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, cancellationToken: ct) ?? new T();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Body of <c>POST /api/projects/{slug}/asana/webhooks</c> (optional).</summary>
+public sealed class CreateAsanaWebhooksRequest
+{
+    /// <summary>Base URL Asana reaches this host at; default <c>ORCH_PUBLIC_URL</c>.</summary>
+    [JsonPropertyName("public_url")]
+    public Uri? PublicUrl { get; init; }
+}
+
+/// <summary>One Asana project's webhook.</summary>
+/// <param name="Resource">Asana project gid.</param>
+/// <param name="WebhookGid">Webhook gid, when it exists.</param>
+/// <param name="Status"><c>created</c>, <c>exists</c> or <c>failed: …</c>.</param>
+public sealed record AsanaWebhookResult(
+    [property: JsonPropertyName("resource")] string Resource,
+    [property: JsonPropertyName("webhook_gid")] string? WebhookGid,
+    [property: JsonPropertyName("status")] string Status);
+
+/// <summary>Answer of <c>POST /api/projects/{slug}/asana/webhooks</c>.</summary>
+/// <param name="Webhooks">One entry per Asana project.</param>
+public sealed record AsanaWebhooksResponse([property: JsonPropertyName("webhooks")] IReadOnlyList<AsanaWebhookResult> Webhooks);
+
+/// <summary>Answer of <c>POST /api/projects/{slug}/sync</c>.</summary>
+/// <param name="Seen">Tasks modified in the window.</param>
+/// <param name="Started">Tasks with AutoTask on that had no task yet.</param>
+/// <param name="Updated">Existing tasks brought up to date (links kept).</param>
+/// <param name="Skipped">Tasks with AutoTask off and no task, or unchanged since the last sync.</param>
+/// <param name="Since">Start of the window.</param>
+public sealed record SyncResponse(
+    [property: JsonPropertyName("seen")] int Seen,
+    [property: JsonPropertyName("started")] int Started,
+    [property: JsonPropertyName("updated")] int Updated,
+    [property: JsonPropertyName("skipped")] int Skipped,
+    [property: JsonPropertyName("since")] DateTimeOffset Since);
+
+/// <summary>Body of <c>POST /api/tasks/{id}/repo</c>.</summary>
+public sealed class SetRepoRequest
+{
+    /// <summary><c>owner/name</c>, one of the project's repos.</summary>
+    [JsonPropertyName("repo")]
+    public string? Repo { get; init; }
+}
+
+/// <summary>Answer of <c>POST /api/tasks/{id}/repo</c>.</summary>
+/// <param name="Id">Instance id.</param>
+/// <param name="Repo">The repo the issue will be created in.</param>
+public sealed record RepoAccepted([property: JsonPropertyName("id")] string Id, [property: JsonPropertyName("repo")] string Repo);
