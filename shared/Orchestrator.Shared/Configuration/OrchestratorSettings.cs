@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
+using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Shared.Configuration;
 
@@ -65,7 +66,7 @@ public sealed class SettingsException(string message) : Exception(message);
 /// non-secret), <c>local.settings.json</c> (<c>Values</c>, git-ignored, local secrets), then
 /// <c>ORCH_*</c> environment variables. Keys are the variable names without <c>ORCH_</c>.
 /// </summary>
-public sealed record OrchestratorSettings
+public sealed partial record OrchestratorSettings
 {
     /// <summary><c>ORCH_DATABASE_URL</c>: <c>postgres://user:pass@host:port/db</c> or an Npgsql connection string.</summary>
     public required string DatabaseUrl { get; init; }
@@ -103,8 +104,24 @@ public sealed record OrchestratorSettings
     /// <summary><c>ORCH_PLANE_WEBHOOK_SECRET</c>; when unset every Plane delivery is refused with 401.</summary>
     public string? PlaneWebhookSecret { get; init; }
 
-    /// <summary><c>ORCH_PROJECTS_JSON</c> (issue-#2 style entries; bootstrapped into the database at startup).</summary>
+    /// <summary><c>ORCH_PROJECTS_JSON</c>: the entries in the legacy shape (<see cref="ProjectSettings"/>; bootstrapped into the database at startup).</summary>
     public IReadOnlyList<ProjectSettings> Projects { get; init; } = [];
+
+    /// <summary>
+    /// <c>ORCH_PROJECTS_JSON</c>: the entries in the new shape (an object with <c>"slug"</c> or <c>"tracker"</c> is a
+    /// <see cref="ProjectDefinition"/>, optionally with <c>"secrets": {name: value}</c>). Upserted into the
+    /// <c>projects</c> table at startup together with the legacy entries (<see cref="ProjectBootstrap"/>).
+    /// </summary>
+    public IReadOnlyList<ProjectSeed> ProjectSeeds { get; init; } = [];
+
+    /// <summary><c>ORCH_MASTER_KEY</c>: base64 of the 32-byte AES-256 key that encrypts project secrets at rest. Secret; never logged.</summary>
+    public string? MasterKey { get; init; }
+
+    /// <summary><c>ORCH_MASTER_KEY_FILE</c>: a file holding the master key (32 raw bytes or their base64); default <c>&lt;ORCH_DATA_DIR&gt;/master.key</c>, created when missing.</summary>
+    public string? MasterKeyFile { get; init; }
+
+    /// <summary><c>ORCH_ADMIN_TOKEN</c>: when set, <c>/api/projects</c> requires <c>Authorization: Bearer &lt;token&gt;</c>. Secret; never logged.</summary>
+    public string? AdminToken { get; init; }
 
     /// <summary><c>ORCH_CI_POLL_INTERVAL</c> (default 30 s).</summary>
     public TimeSpan CiPollInterval { get; init; } = TimeSpan.FromSeconds(30);
@@ -231,7 +248,11 @@ public sealed record OrchestratorSettings
             PublicUrl = Get("PUBLIC_URL") is null ? null : Url("PUBLIC_URL", null),
             RedeliveryInterval = Duration("REDELIVERY_INTERVAL", TimeSpan.FromMinutes(10)),
             PlaneWebhookSecret = Get("PLANE_WEBHOOK_SECRET"),
-            Projects = ParseProjects(Get("PROJECTS_JSON") ?? "", errors),
+            Projects = ParseProjects(Get("PROJECTS_JSON") ?? "", errors, out var projectSeeds),
+            ProjectSeeds = projectSeeds,
+            MasterKey = Get("MASTER_KEY"),
+            MasterKeyFile = Get("MASTER_KEY_FILE"),
+            AdminToken = Get("ADMIN_TOKEN"),
             CiPollInterval = Duration("CI_POLL_INTERVAL", TimeSpan.FromSeconds(30)),
             CiTimeout = Duration("CI_TIMEOUT", TimeSpan.FromHours(2)),
             ReconcileInterval = Duration("RECONCILE_INTERVAL", TimeSpan.FromMinutes(5)),
@@ -280,6 +301,11 @@ public sealed record OrchestratorSettings
             errors.Add($"ORCH_PROJECTS_JSON: project {p.PlaneProjectId} uses agent '{p.Agent}', which ORCH_AGENTS_JSON does not define");
         }
 
+        if (settings.MasterKey is { } masterKey && SecretProtector.ParseBase64Key(masterKey) is null)
+        {
+            errors.Add(MasterKeyError);
+        }
+
         if (settings.DatabaseUrl.Length > 0)
         {
             try
@@ -300,17 +326,58 @@ public sealed record OrchestratorSettings
         return settings;
     }
 
-    private static List<ProjectSettings> ParseProjects(string json, List<string> errors)
+    /// <summary>The message for an <c>ORCH_MASTER_KEY</c> that is not base64 of 32 bytes (never includes the value).</summary>
+    internal const string MasterKeyError = "ORCH_MASTER_KEY must be base64 of exactly 32 bytes (e.g. the output of `openssl rand -base64 32`)";
+
+    private static readonly HashSet<string> SecretMembers =
+    [
+        nameof(DatabaseUrl), nameof(GitHubToken), nameof(GitHubWebhookSecret), nameof(PlaneApiToken), nameof(PlaneWebhookSecret),
+        nameof(MasterKey), nameof(AdminToken),
+    ];
+
+    // The record's ToString: every property, but secret ones (by name, and any named like a token, secret,
+    // key or password, so settings added later are covered too) print only whether they are set.
+    private bool PrintMembers(System.Text.StringBuilder builder)
     {
+        var first = true;
+        foreach (var property in typeof(OrchestratorSettings).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+        {
+            if (property.GetIndexParameters().Length > 0)
+            {
+                continue;
+            }
+
+            builder.Append(first ? "" : ", ").Append(property.Name).Append(" = ");
+            first = false;
+            var value = property.GetValue(this);
+            if (SecretMembers.Contains(property.Name) || SecretName().IsMatch(property.Name))
+            {
+                builder.Append(value is null ? "(unset)" : "(set)");
+            }
+            else
+            {
+                builder.Append(value);
+            }
+        }
+
+        return true;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("Token|Secret|Key|Password|Credential", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex SecretName();
+
+    private static List<ProjectSettings> ParseProjects(string json, List<string> errors, out IReadOnlyList<ProjectSeed> seeds)
+    {
+        seeds = [];
         if (json.Length == 0)
         {
             return [];
         }
 
-        List<ProjectSettings>? projects;
+        System.Text.Json.Nodes.JsonArray? array;
         try
         {
-            projects = JsonSerializer.Deserialize<List<ProjectSettings>>(json, new JsonSerializerOptions { AllowTrailingCommas = true, ReadCommentHandling = JsonCommentHandling.Skip });
+            array = System.Text.Json.Nodes.JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }) as System.Text.Json.Nodes.JsonArray;
         }
         catch (JsonException ex)
         {
@@ -318,15 +385,44 @@ public sealed record OrchestratorSettings
             return [];
         }
 
-        if (projects is null || projects.Count == 0)
+        if (array is null || array.Count == 0)
         {
-            errors.Add("ORCH_PROJECTS_JSON must list at least one project");
-            return [];
+            return []; // Projects may all live in the database.
         }
 
-        for (var i = 0; i < projects.Count; i++)
+        // An entry with "slug" or "tracker" is the new shape (a ProjectDefinition with optional secrets); others are legacy.
+        var projects = new List<(int Index, ProjectSettings Project)>();
+        var newShape = new List<ProjectSeed>();
+        for (var i = 0; i < array.Count; i++)
         {
-            var p = projects[i];
+            if (array[i] is System.Text.Json.Nodes.JsonObject entry && (entry.ContainsKey("slug") || entry.ContainsKey("tracker")))
+            {
+                try
+                {
+                    var request = ProjectJson.ParseRequest(entry);
+                    newShape.Add(new ProjectSeed(i, request.Definition, request.Secrets ?? new Dictionary<string, string?>()));
+                }
+                catch (ProjectValidationException ex)
+                {
+                    errors.AddRange(ex.Errors.Select(e => $"ORCH_PROJECTS_JSON[{i}]: {e}"));
+                }
+
+                continue;
+            }
+
+            try
+            {
+                projects.Add((i, array[i].Deserialize<ProjectSettings>() ?? throw new JsonException("null is not a project")));
+            }
+            catch (JsonException ex)
+            {
+                errors.Add($"ORCH_PROJECTS_JSON[{i}] is not a project: {ex.Message}");
+            }
+        }
+
+        seeds = newShape;
+        foreach (var (i, p) in projects)
+        {
             if (string.IsNullOrWhiteSpace(p.PlaneProjectId))
             {
                 errors.Add($"ORCH_PROJECTS_JSON[{i}].plane_project_id is required");
@@ -348,6 +444,6 @@ public sealed record OrchestratorSettings
             }
         }
 
-        return projects;
+        return projects.Select(p => p.Project).ToList();
     }
 }
