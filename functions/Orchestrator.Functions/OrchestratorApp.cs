@@ -61,6 +61,7 @@ public static class OrchestratorApp
     public static async Task StartOrchestratorAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         await app.Services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
+        await app.Services.GetRequiredService<ProjectBootstrap>().RunAsync(cancellationToken);
         await app.Services.GetRequiredService<DurableEngine>().StartAsync(
             ReconcilerOrchestration.OrchestrationName, ReconcilerOrchestration.InstanceId, new ReconcilerStarted(), "start", cancellationToken);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator");
@@ -95,6 +96,7 @@ public static class OrchestratorApp
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
         services.AddSingleton<TaskQueries>();
+        services.AddProjects(settings);
 
         // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
         if (settings.GitHubToken is { } gitHubToken)

@@ -300,7 +300,17 @@ public sealed partial class CheckApprovalActivity(PlatformRegistry platforms) : 
     protected override async Task<object?> RunAsync(ActivityContext activity, CheckApprovalInput input, CancellationToken cancellationToken)
     {
         var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
-        var state = await project.Tracker.GetStateNameAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
+        return await DecideAsync(project.Tracker, input, cancellationToken);
+    }
+
+    /// <summary>The gate's decision from the tracker item as it is now.</summary>
+    /// <param name="tracker">The project's tracker.</param>
+    /// <param name="input">Item and the approved / rejected state names.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Approved, rejected with the latest human comment as the reason, or pending.</returns>
+    public static async Task<ApprovalChanged> DecideAsync(ITracker tracker, CheckApprovalInput input, CancellationToken cancellationToken)
+    {
+        var state = await tracker.GetStateNameAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken);
         if (string.Equals(state, input.ApprovedState, StringComparison.OrdinalIgnoreCase))
         {
             return new ApprovalChanged(ApprovalDecision.Approved, null);
@@ -311,7 +321,7 @@ public sealed partial class CheckApprovalActivity(PlatformRegistry platforms) : 
             return new ApprovalChanged(ApprovalDecision.Pending, null);
         }
 
-        var reason = await project.Tracker.LatestHumanCommentAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken) ?? "rejected without a comment";
+        var reason = await tracker.LatestHumanCommentAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken) ?? "rejected without a comment";
         return new ApprovalChanged(ApprovalDecision.Rejected, reason);
     }
 

@@ -56,6 +56,7 @@ public sealed record TaskLinks(string? Issue, string? PullRequest, string? Merge
 /// <param name="UpdatedAt">Last change.</param>
 /// <param name="Timeline">History, oldest first.</param>
 /// <param name="Agents">The role pipeline (mode <c>run</c>): stage, rounds, runs with cost, gate results; <c>null</c> in dispatch mode.</param>
+/// <param name="Sync">Tracker/forge sync facts (project, overlay flags, allowed repos).</param>
 public sealed record TaskDetail(
     string Id,
     string? TaskKey,

@@ -1,6 +1,7 @@
 using Orchestrator.Functions.Activities;
 using Orchestrator.Orchestrations.Pipelines;
-using Orchestrator.Shared.Engine;
+using Orchestrator.Functions.Platforms;
+using Orchestrator.Shared.Projects;
 using Orchestrator.Shared.Plane;
 using Orchestrator.Simulators.Plane;
 
@@ -21,20 +22,19 @@ public sealed class ApprovalGateActivityTests
         using var http = new HttpClient();
         var client = new PlaneClient(http, new PlaneClientSettings(plane.BaseUrl, "key", "acme"));
         await client.CreateCommentAsync(projectId, item.Id, "<p>Stage analysis: done</p>", "roles-x:stage-analysis", CancellationToken.None);
-        var activity = new CheckApprovalActivity(client);
-        var input = System.Text.Json.JsonSerializer.SerializeToElement(new CheckApprovalInput(projectId, item.Id, "Approved", "Rejected"), EngineJson.Options);
-        var context = new ActivityContext("roles-x", "approval:1", 1, 1);
+        var tracker = new PlaneTracker(client, new ProjectDefinition { Slug = "web", WorkItemPrefix = "WEB" }, TimeProvider.System);
+        var input = new CheckApprovalInput(projectId, item.Id, "Approved", "Rejected");
 
-        Assert.Equal(new ApprovalChanged(ApprovalDecision.Pending, null), await activity.RunAsync(context, input, CancellationToken.None));
+        Assert.Equal(new ApprovalChanged(ApprovalDecision.Pending, null), await CheckApprovalActivity.DecideAsync(tracker, input, CancellationToken.None));
 
         await plane.AddCommentAsync(item.Id, "<p>Scope is <b>too broad</b>; split it.</p>", deliver: false);
         await plane.MoveToStateAsync(item.Id, "Rejected", deliver: false);
-        var rejected = Assert.IsType<ApprovalChanged>(await activity.RunAsync(context, input, CancellationToken.None));
+        var rejected = Assert.IsType<ApprovalChanged>(await CheckApprovalActivity.DecideAsync(tracker, input, CancellationToken.None));
         Assert.Equal(ApprovalDecision.Rejected, rejected.Decision);
         Assert.Equal("Scope is too broad; split it.", rejected.Reason);
 
         await plane.MoveToStateAsync(item.Id, "Approved", deliver: false);
-        Assert.Equal(new ApprovalChanged(ApprovalDecision.Approved, null), await activity.RunAsync(context, input, CancellationToken.None));
+        Assert.Equal(new ApprovalChanged(ApprovalDecision.Approved, null), await CheckApprovalActivity.DecideAsync(tracker, input, CancellationToken.None));
         Assert.Empty(plane.Host.UnexpectedRequests);
     }
 }
