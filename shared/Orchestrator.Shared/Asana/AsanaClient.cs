@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Shared.Platform;
@@ -30,6 +29,12 @@ namespace Orchestrator.Shared.Asana;
 /// 400 bad parameter or failed webhook handshake, 401 bad token, 402 premium only, 403 no access, 404 unknown
 /// object — and a 2xx body that is not the documented JSON. No retries here: the durable engine retries.
 /// </para>
+/// <para>
+/// Requests go through <see cref="PlatformHttp"/>: each first awaits <see cref="RateLimiter.WaitAsync"/> under
+/// <see cref="CredentialKey"/>, and each response is passed to <see cref="RateLimiter.Observe"/>, so after a 429 with
+/// <c>Retry-After</c> (seconds) nothing is sent with this token before that time
+/// (https://developers.asana.com/docs/rate-limits).
+/// </para>
 /// </remarks>
 public sealed class AsanaClient : IAsanaClient
 {
@@ -52,18 +57,22 @@ public sealed class AsanaClient : IAsanaClient
     private const int MaxMessageChars = 300;
     private const int MaxPages = 10_000;
 
-    private readonly HttpClient _http;
     private readonly AsanaClientSettings _settings;
     private readonly TimeProvider _time;
     private readonly Uri _root;
+    private readonly PlatformHttp _core;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">Transport; its base address and default headers are not used. Its timeout must allow for the webhook handshake.</param>
     /// <param name="settings">API root and token.</param>
-    /// <param name="timeProvider">Clock for HTTP-date <c>Retry-After</c> values; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
+    /// <param name="timeProvider">Clock for HTTP-date <c>Retry-After</c> values and rate-limit waits; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
+    /// <param name="rateLimiter">
+    /// Limiter consulted before every request under <see cref="CredentialKey"/>; defaults to <see cref="RateLimiter.For"/>
+    /// <paramref name="timeProvider"/> (the process-wide limiter on the system clock).
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="httpClient"/> or <paramref name="settings"/> is null.</exception>
     /// <exception cref="ArgumentException">Relative base URL, empty token, or a page size outside 1–100.</exception>
-    public AsanaClient(HttpClient httpClient, AsanaClientSettings settings, TimeProvider? timeProvider = null)
+    public AsanaClient(HttpClient httpClient, AsanaClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(settings);
@@ -83,12 +92,29 @@ public sealed class AsanaClient : IAsanaClient
             throw new ArgumentException("PageSize must be between 1 and 100.", nameof(settings));
         }
 
-        _http = httpClient;
         _settings = settings;
         _time = timeProvider ?? TimeProvider.System;
         var root = settings.BaseUrl.GetLeftPart(UriPartial.Path);
         _root = new Uri(root.EndsWith('/') ? root : root + "/");
+        _core = new PlatformHttp(
+            httpClient,
+            PlatformHttpOptions.ForStaticToken(PlatformName, settings.BaseUrl, settings.Token, AddHeaders, ToException) with
+            {
+                TimeoutMessage = "timed out",
+                NotJsonMessage = "the response is not JSON",
+                MaxMessageChars = MaxMessageChars,
+            },
+            rateLimiter ?? RateLimiter.For(_time));
     }
+
+    private static void AddHeaders(HttpRequestMessage request, string token)
+    {
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+    }
+
+    /// <summary>The <see cref="RateLimiter"/> key of this client's token: <c>asana:{BaseUrl}:{SHA-256 prefix of the token}</c>.</summary>
+    public string CredentialKey => _core.CredentialKey;
 
     /// <summary>
     /// <c>GET /tasks/{task_gid}?opt_fields=</c><see cref="TaskOptFields"/> (https://developers.asana.com/reference/gettask).
@@ -383,65 +409,17 @@ public sealed class AsanaClient : IAsanaClient
         throw new PlatformApiException(PlatformName, $"GET /{path}", HttpStatusCode.OK, $"more than {MaxPages} pages", isTransient: false);
     }
 
-    private async Task<AsanaResponse> SendAsync(HttpMethod method, string path, string? query, JsonObject? data, CancellationToken cancellationToken)
+    private Task<PlatformResponse> SendAsync(HttpMethod method, string path, string? query, JsonObject? data, CancellationToken cancellationToken) =>
+        _core.SendAsync(
+            method,
+            new Uri(_root, query is null ? path : path + "?" + query),
+            $"{method.Method} /{path}",
+            data is null ? null : new JsonObject { ["data"] = data },
+            cancellationToken);
+
+    private PlatformApiException ToException(PlatformFailure failure)
     {
-        var operation = $"{method.Method} /{path}";
-        using var request = new HttpRequestMessage(method, new Uri(_root, query is null ? path : path + "?" + query));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _settings.Token);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        if (data is not null)
-        {
-            request.Content = new StringContent(new JsonObject { ["data"] = data }.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                throw await ErrorAsync(operation, response, cancellationToken);
-            }
-
-            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            return new AsanaResponse(response.StatusCode, bytes.Length == 0 ? null : JsonDocument.Parse(bytes), operation);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (OperationCanceledException e)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, "timed out", isTransient: true, inner: e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, Redact($"network error ({e.HttpRequestError}): {e.Message}"), isTransient: true, inner: e);
-        }
-        catch (IOException e)
-        {
-            throw new PlatformApiException(PlatformName, operation, response?.StatusCode, Redact($"connection failed while reading the response: {e.Message}"), isTransient: true, inner: e);
-        }
-        catch (JsonException e)
-        {
-            throw new PlatformApiException(PlatformName, operation, response?.StatusCode, "the response is not JSON", isTransient: false, inner: e);
-        }
-        finally
-        {
-            response?.Dispose();
-        }
-    }
-
-    private async Task<PlatformApiException> ErrorAsync(string operation, HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var status = response.StatusCode;
-        var transient = (int)status is 408 or 429 or >= 500;
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (text.Length > MaxErrorBodyChars)
-        {
-            text = text[..MaxErrorBodyChars];
-        }
-
+        var text = failure.Body.Length > MaxErrorBodyChars ? failure.Body[..MaxErrorBodyChars] : failure.Body;
         string? message = null;
         try
         {
@@ -463,18 +441,11 @@ public sealed class AsanaClient : IAsanaClient
             // Load balancers answer HTML for some 5xx.
         }
 
-        message ??= string.IsNullOrEmpty(response.ReasonPhrase) ? status.ToString() : response.ReasonPhrase;
-        return new PlatformApiException(PlatformName, operation, status, Redact(message), transient, RetryAfter(response));
+        message ??= failure.ReasonOrStatus;
+        return PlatformHttp.Classify(PlatformName, failure, failure.Redact(message), _time.GetUtcNow(), retryAfterOnPermanent: true);
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        TimeSpan? wait = header?.Delta ?? (header?.Date is { } date ? date - _time.GetUtcNow() : null);
-        return wait is { } w && w < TimeSpan.Zero ? TimeSpan.Zero : wait;
-    }
-
-    private static T Parse<T>(AsanaResponse response, Func<JsonElement, T> parse)
+    private static T Parse<T>(PlatformResponse response, Func<JsonElement, T> parse)
     {
         try
         {
@@ -491,12 +462,6 @@ public sealed class AsanaClient : IAsanaClient
         }
     }
 
-    private string Redact(string message)
-    {
-        var redacted = message.Replace(_settings.Token, "***", StringComparison.Ordinal);
-        return redacted.Length <= MaxMessageChars ? redacted : redacted[..MaxMessageChars] + "…";
-    }
-
     private static string Gid(string value, string parameter)
     {
         ArgumentException.ThrowIfNullOrEmpty(value, parameter);
@@ -505,8 +470,4 @@ public sealed class AsanaClient : IAsanaClient
             : throw new ArgumentException($"'{value}' is not an Asana gid (a string of digits).", parameter);
     }
 
-    private sealed record AsanaResponse(HttpStatusCode Status, JsonDocument? Json, string Operation) : IDisposable
-    {
-        public void Dispose() => Json?.Dispose();
-    }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,11 +55,9 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 
     private static readonly TimeSpan SecondaryRateLimitDefaultWait = TimeSpan.FromMinutes(1);
 
-    private readonly HttpClient _http;
     private readonly Uri _baseUrl;
-    private readonly IGitHubTokenSource _tokens;
     private readonly TimeProvider _time;
-    private readonly RateLimiter _limiter;
+    private readonly PlatformHttp _core;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">
@@ -97,11 +94,25 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(tokenSource);
-        _http = httpClient;
-        _tokens = tokenSource;
         _time = timeProvider ?? TimeProvider.System;
-        _limiter = rateLimiter ?? RateLimiter.For(_time);
         _baseUrl = NormalizeBase(apiBaseUrl);
+        _core = new PlatformHttp(
+            httpClient,
+            new PlatformHttpOptions
+            {
+                Platform = PlatformName,
+                CredentialKey = tokenSource.CredentialKey,
+                GetSecretAsync = tokenSource.GetTokenAsync,
+                Authorize = static (request, token) =>
+                {
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
+                    request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
+                    request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
+                },
+                ToException = failure => ToException(failure.Response, failure.Body, failure.Operation, _time.GetUtcNow(), failure.Redact),
+            },
+            rateLimiter ?? RateLimiter.For(_time));
     }
 
     /// <summary>
@@ -442,9 +453,9 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     }
 
     /// <summary>
-    /// Sends one request and returns the status, the <c>rel="next"</c> link and the parsed JSON body (a clone,
-    /// so the document can be disposed). Throws <see cref="PlatformApiException"/> for everything but 2xx
-    /// (and 404 when <paramref name="allow404"/>).
+    /// Sends one request through <see cref="PlatformHttp"/> and returns the status, the <c>rel="next"</c> link and the
+    /// parsed JSON body (a clone, so the document can be disposed). Throws <see cref="PlatformApiException"/> for
+    /// everything but 2xx (and 404 when <paramref name="allow404"/>).
     /// </summary>
     private async Task<(HttpStatusCode Status, string? Next, JsonElement Body)> ExchangeAsync(
         HttpMethod method,
@@ -454,62 +465,22 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         bool allow404,
         CancellationToken cancellationToken)
     {
-        await _limiter.WaitAsync(_tokens.CredentialKey, cancellationToken).ConfigureAwait(false);
-        var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        string Redact(string text) => text.Replace(token, "***", StringComparison.Ordinal);
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
-        request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
-        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
-        if (payload is not null)
+        using var response = await _core.SendAsync(method, url, operation, payload, cancellationToken, allow404 ? HttpStatusCode.NotFound : null).ConfigureAwait(false);
+        if (response.Status == HttpStatusCode.NotFound)
         {
-            request.Content = new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json");
+            return (response.Status, null, default);
         }
 
-        try
+        var next = response.Links.Count > 0 ? GitHubLinkHeader.Find(response.Links, "next") : null;
+        if (response.Json is null)
         {
-            // Default completion (ResponseContentRead) so HttpClient.Timeout also bounds reading the body.
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            _limiter.Observe(_tokens.CredentialKey, response, text);
-            if (response.StatusCode == HttpStatusCode.NotFound && allow404)
-            {
-                return (response.StatusCode, null, default);
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                throw ToException(response, text, operation, _time.GetUtcNow(), Redact);
-            }
-
-            var next = response.Headers.TryGetValues("Link", out var links) ? GitHubLinkHeader.Find(links, "next") : null;
-            if (string.IsNullOrWhiteSpace(text) && response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.NoContent)
-            {
-                // 202/204 may carry no body; readers of such answers ignore it.
-                return (response.StatusCode, next, default);
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(text);
-                return (response.StatusCode, next, document.RootElement.Clone());
-            }
-            catch (JsonException e)
-            {
-                throw new PlatformApiException(PlatformName, operation, response.StatusCode, "the response body is not JSON", isTransient: false, inner: e);
-            }
+            // 202/204 may carry no body; readers of such answers ignore it. Any other empty 2xx is not JSON.
+            return response.Status is HttpStatusCode.Accepted or HttpStatusCode.NoContent
+                ? (response.Status, next, default)
+                : throw new PlatformApiException(PlatformName, operation, response.Status, "the response body is not JSON", isTransient: false);
         }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            // HttpClient.Timeout surfaces as a TaskCanceledException the caller did not ask for.
-            throw new PlatformApiException(PlatformName, operation, null, "the request timed out", isTransient: true, inner: e);
-        }
-        catch (HttpRequestException e)
-        {
-            // Connection refused, DNS, TLS, reset: the inner message names host and port only.
-            throw new PlatformApiException(PlatformName, operation, null, Redact($"network error ({e.HttpRequestError}): {e.Message}"), isTransient: true, inner: e);
-        }
+
+        return (response.Status, next, response.Json.RootElement.Clone());
     }
 
     /// <summary>Classifies a non-2xx answer (see the class remarks); shared with <see cref="GitHubAppInstallationTokenSource"/>.</summary>
@@ -521,14 +492,13 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         var rateLimitExhausted = Header(response, "x-ratelimit-remaining") == "0";
         var secondaryRateLimit = message.Contains("rate limit", StringComparison.OrdinalIgnoreCase);
 
-        var code = (int)status;
-        var transient = code is 408 or 429 or >= 500
+        var transient = PlatformHttp.IsTransientStatus(status)
             || (status == HttpStatusCode.Forbidden && (hasRetryAfter || rateLimitExhausted || secondaryRateLimit));
 
         TimeSpan? retryAfter = null;
-        if (response.Headers.RetryAfter is { } header)
+        if (response.Headers.RetryAfter is not null)
         {
-            retryAfter = header.Delta ?? (header.Date is { } date ? date - now : null);
+            retryAfter = PlatformHttp.RetryAfter(response, now);
         }
         else if (rateLimitExhausted && long.TryParse(Header(response, "x-ratelimit-reset"), NumberStyles.None, CultureInfo.InvariantCulture, out var reset))
         {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Shared.GitHub;
@@ -40,6 +39,13 @@ namespace Orchestrator.Shared.Gitea;
 /// <c>{"message":…,"url":…}</c> (the swagger's <c>APIError</c>). A 2xx whose body is not the documented shape is a
 /// permanent failure. Cancelling throws <see cref="OperationCanceledException"/>. Nothing is logged.
 /// </para>
+/// <para>
+/// Requests go through <see cref="PlatformHttp"/>: each first awaits <see cref="RateLimiter.WaitAsync"/> under
+/// <see cref="CredentialKey"/>, and each response is passed to <see cref="RateLimiter.Observe"/>, so after a 429 (or
+/// 403/503) with <c>Retry-After</c>, or <c>X-RateLimit-Remaining: 0</c> with <c>X-RateLimit-Reset</c>, nothing is sent
+/// with this token before the time the server named. Gitea itself has no API rate limit; a reverse proxy in front
+/// of it may answer 429 with <c>Retry-After</c>.
+/// </para>
 /// </remarks>
 public sealed class GiteaClient : IGitHubClient
 {
@@ -50,18 +56,21 @@ public sealed class GiteaClient : IGitHubClient
     /// <summary>Colour of labels this client creates (<c>CreateLabelOption.color</c> is required).</summary>
     private const string NewLabelColor = "#ededed";
 
-    private readonly HttpClient _http;
     private readonly Uri _apiUrl;
-    private readonly string _token;
     private readonly TimeProvider _time;
+    private readonly PlatformHttp _core;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">Transport; its <see cref="HttpClient.Timeout"/> bounds each request (a timeout is transient).</param>
     /// <param name="settings">Server root and token.</param>
-    /// <param name="timeProvider">Clock for <c>Retry-After</c> dates; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <param name="timeProvider">Clock for <c>Retry-After</c> dates and rate-limit waits; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <param name="rateLimiter">
+    /// Limiter consulted before every request under <see cref="CredentialKey"/>; defaults to <see cref="RateLimiter.For"/>
+    /// <paramref name="timeProvider"/> (the process-wide limiter on the system clock).
+    /// </param>
     /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
     /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL, or the token is empty.</exception>
-    public GiteaClient(HttpClient httpClient, GiteaClientSettings settings, TimeProvider? timeProvider = null)
+    public GiteaClient(HttpClient httpClient, GiteaClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(settings);
@@ -76,12 +85,24 @@ public sealed class GiteaClient : IGitHubClient
             throw new ArgumentException("The Gitea token is empty.", nameof(settings));
         }
 
-        _http = httpClient;
-        _token = settings.Token;
         _time = timeProvider ?? TimeProvider.System;
         var root = settings.BaseUrl.GetLeftPart(UriPartial.Path);
         _apiUrl = new Uri((root.EndsWith('/') ? root : root + "/") + "api/v1/", UriKind.Absolute);
+        _core = new PlatformHttp(
+            httpClient,
+            PlatformHttpOptions.ForStaticToken(PlatformName, settings.BaseUrl, settings.Token, AddHeaders, ToException),
+            rateLimiter ?? RateLimiter.For(_time));
     }
+
+    private static void AddHeaders(HttpRequestMessage request, string token)
+    {
+        request.Headers.Authorization = new AuthenticationHeaderValue("token", token);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
+    }
+
+    /// <summary>The <see cref="RateLimiter"/> key of this client's token: <c>gitea:{BaseUrl}:{SHA-256 prefix of the token}</c>.</summary>
+    public string CredentialKey => _core.CredentialKey;
 
     /// <inheritdoc />
     /// <remarks>
@@ -439,73 +460,20 @@ public sealed class GiteaClient : IGitHubClient
     private async Task<(HttpStatusCode Status, string? Next, JsonElement Body)> ExchangeAsync(
         HttpMethod method, Uri url, JsonObject? payload, string operation, bool allow404, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("token", _token);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
-        if (payload is not null)
+        using var response = await _core.SendAsync(method, url, operation, payload, cancellationToken, allow404 ? HttpStatusCode.NotFound : null).ConfigureAwait(false);
+        if (response.Status == HttpStatusCode.NotFound)
         {
-            request.Content = new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json");
+            return (response.Status, null, default);
         }
 
-        try
-        {
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound && allow404)
-            {
-                return (response.StatusCode, null, default);
-            }
+        var next = response.Links.Count > 0 ? GitHubLinkHeader.Find(response.Links, "next") : null;
 
-            if (!response.IsSuccessStatusCode)
-            {
-                throw ToException(response, text, operation);
-            }
-
-            var next = response.Headers.TryGetValues("Link", out var links) ? GitHubLinkHeader.Find(links, "next") : null;
-            if (text.Length == 0)
-            {
-                // 204 from DELETE: nothing to parse.
-                return (response.StatusCode, next, default);
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(text);
-                return (response.StatusCode, next, document.RootElement.Clone());
-            }
-            catch (JsonException e)
-            {
-                throw new PlatformApiException(PlatformName, operation, response.StatusCode, "the response body is not JSON", isTransient: false, inner: e);
-            }
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, "the request timed out", isTransient: true, inner: e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, Redact($"network error ({e.HttpRequestError}): {e.Message}"), isTransient: true, inner: e);
-        }
+        // No body (204 from DELETE): nothing to parse.
+        return (response.Status, next, response.Json is null ? default : response.Json.RootElement.Clone());
     }
 
-    private PlatformApiException ToException(HttpResponseMessage response, string body, string operation)
-    {
-        var status = response.StatusCode;
-        var message = Redact(ErrorMessage(body) ?? $"{(int)status} {response.ReasonPhrase}".Trim());
-        var transient = (int)status is 408 or 429 or >= 500;
-        TimeSpan? retryAfter = null;
-        if (transient && response.Headers.RetryAfter is { } header)
-        {
-            retryAfter = header.Delta ?? (header.Date is { } date ? date - _time.GetUtcNow() : null);
-            if (retryAfter < TimeSpan.Zero)
-            {
-                retryAfter = TimeSpan.Zero;
-            }
-        }
-
-        return new PlatformApiException(PlatformName, operation, status, message, transient, retryAfter);
-    }
+    private PlatformApiException ToException(PlatformFailure failure) =>
+        PlatformHttp.Classify(PlatformName, failure, failure.Redact(ErrorMessage(failure.Body) ?? failure.StatusLine), _time.GetUtcNow());
 
     /// <summary>Gitea's <c>APIError</c> / <c>APIValidationError</c>: <c>{"message":…,"url":…}</c>; some handlers add <c>"errors":[…]</c> strings.</summary>
     private static string? ErrorMessage(string body)
@@ -536,8 +504,6 @@ public sealed class GiteaClient : IGitHubClient
             return null;
         }
     }
-
-    private string Redact(string text) => text.Replace(_token, "***", StringComparison.Ordinal);
 
     private static IEnumerable<JsonElement> ReadArray(JsonElement page)
     {

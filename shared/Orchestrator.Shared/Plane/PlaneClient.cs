@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Shared.Platform;
@@ -31,6 +30,14 @@ namespace Orchestrator.Shared.Plane;
 /// Cancelling the <see cref="CancellationToken"/> throws <see cref="OperationCanceledException"/>.
 /// No retries and no logging here: the durable engine retries transient failures.
 /// </para>
+/// <para>
+/// Requests go through <see cref="PlatformHttp"/>: each first awaits <see cref="RateLimiter.WaitAsync"/> under
+/// <see cref="CredentialKey"/>, and each response is passed to <see cref="RateLimiter.Observe"/>. Plane's API-key
+/// throttle (<c>apps/api/plane/api/rate_limit.py</c>, 60 requests/minute unless <c>API_KEY_RATE_LIMIT</c> says
+/// otherwise) reports <c>X-RateLimit-Remaining</c> and <c>X-RateLimit-Reset</c> (UTC epoch seconds); a refused request
+/// is a 429, with Django REST framework's <c>Retry-After</c>. So once the remaining budget is 0, or after a 429, nothing
+/// is sent with this token before the reset (<c>Retry-After</c> wins when both are present).
+/// </para>
 /// </remarks>
 public sealed class PlaneClient : IPlaneClient
 {
@@ -42,18 +49,22 @@ public sealed class PlaneClient : IPlaneClient
     private const int MaxMessageChars = 300;
     private const int MaxPages = 10_000;
 
-    private readonly HttpClient _http;
     private readonly PlaneClientSettings _settings;
     private readonly TimeProvider _time;
     private readonly Uri _root;
+    private readonly PlatformHttp _core;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">Transport (e.g. from <c>IHttpClientFactory</c>); its default headers and base address are not used.</param>
     /// <param name="settings">Server, token and workspace.</param>
-    /// <param name="timeProvider">Clock for HTTP-date <c>Retry-After</c> values; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
+    /// <param name="timeProvider">Clock for HTTP-date <c>Retry-After</c> values and rate-limit waits; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
+    /// <param name="rateLimiter">
+    /// Limiter consulted before every request under <see cref="CredentialKey"/>; defaults to <see cref="RateLimiter.For"/>
+    /// <paramref name="timeProvider"/> (the process-wide limiter on the system clock).
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="httpClient"/> or <paramref name="settings"/> is null.</exception>
     /// <exception cref="ArgumentException">Relative base URL, empty token or slug, or <see cref="PlaneClientSettings.PageSize"/> outside 1–100.</exception>
-    public PlaneClient(HttpClient httpClient, PlaneClientSettings settings, TimeProvider? timeProvider = null)
+    public PlaneClient(HttpClient httpClient, PlaneClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(settings);
@@ -78,12 +89,29 @@ public sealed class PlaneClient : IPlaneClient
             throw new ArgumentException("PageSize must be between 1 and 100.", nameof(settings));
         }
 
-        _http = httpClient;
         _settings = settings;
         _time = timeProvider ?? TimeProvider.System;
         var root = settings.ApiBaseUrl.GetLeftPart(UriPartial.Path);
         _root = new Uri(root.EndsWith('/') ? root : root + "/");
+        _core = new PlatformHttp(
+            httpClient,
+            PlatformHttpOptions.ForStaticToken(Platform, settings.ApiBaseUrl, settings.ApiToken, AddHeaders, ToException) with
+            {
+                TimeoutMessage = "timed out",
+                NotJsonMessage = "the response is not JSON",
+                MaxMessageChars = MaxMessageChars,
+            },
+            rateLimiter ?? RateLimiter.For(_time));
     }
+
+    private static void AddHeaders(HttpRequestMessage request, string token)
+    {
+        request.Headers.TryAddWithoutValidation("X-Api-Key", token);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+    }
+
+    /// <summary>The <see cref="RateLimiter"/> key of this client's token: <c>plane:{ApiBaseUrl}:{SHA-256 prefix of the token}</c>.</summary>
+    public string CredentialKey => _core.CredentialKey;
 
     /// <summary>
     /// <c>GET …/projects/{project_id}/work-items/{work_item_id}/?expand=labels,state</c>
@@ -280,75 +308,19 @@ public sealed class PlaneClient : IPlaneClient
         }
     }
 
-    private async Task<PlaneResponse> SendAsync(
-        HttpMethod method, string path, string? query, JsonObject? body, bool acceptConflict, CancellationToken cancellationToken)
+    private Task<PlatformResponse> SendAsync(
+        HttpMethod method, string path, string? query, JsonObject? body, bool acceptConflict, CancellationToken cancellationToken) =>
+        _core.SendAsync(
+            method,
+            new Uri(_root, query is null ? path : path + "?" + query),
+            $"{method.Method} /{path}",
+            body,
+            cancellationToken,
+            acceptConflict ? HttpStatusCode.Conflict : null);
+
+    private PlatformApiException ToException(PlatformFailure failure)
     {
-        var operation = $"{method.Method} /{path}";
-        using var request = new HttpRequestMessage(method, new Uri(_root, query is null ? path : path + "?" + query));
-        request.Headers.TryAddWithoutValidation("X-Api-Key", _settings.ApiToken);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            var status = response.StatusCode;
-            if (response.IsSuccessStatusCode || (acceptConflict && status == HttpStatusCode.Conflict))
-            {
-                var json = await ReadJsonAsync(response, cancellationToken);
-                return new PlaneResponse(status, json, operation);
-            }
-
-            throw await ErrorAsync(operation, response, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (OperationCanceledException e)
-        {
-            // HttpClient.Timeout surfaces as a cancellation nobody asked for.
-            throw new PlatformApiException(Platform, operation, null, "timed out", isTransient: true, inner: e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new PlatformApiException(Platform, operation, null, Redact($"network error ({e.HttpRequestError}): {e.Message}"), isTransient: true, inner: e);
-        }
-        catch (IOException e)
-        {
-            throw new PlatformApiException(Platform, operation, response?.StatusCode, Redact($"connection failed while reading the response: {e.Message}"), isTransient: true, inner: e);
-        }
-        catch (JsonException e)
-        {
-            throw new PlatformApiException(Platform, operation, response?.StatusCode, "the response is not JSON", isTransient: false, inner: e);
-        }
-        finally
-        {
-            response?.Dispose();
-        }
-    }
-
-    private static async Task<JsonDocument?> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        return bytes.Length == 0 ? null : JsonDocument.Parse(bytes);
-    }
-
-    private async Task<PlatformApiException> ErrorAsync(string operation, HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var status = response.StatusCode;
-        var code = (int)status;
-        var transient = code is 408 or 429 or >= 500;
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (text.Length > MaxErrorBodyChars)
-        {
-            text = text[..MaxErrorBodyChars];
-        }
-
+        var text = failure.Body.Length > MaxErrorBodyChars ? failure.Body[..MaxErrorBodyChars] : failure.Body;
         JsonDocument? json = null;
         try
         {
@@ -361,8 +333,8 @@ public sealed class PlaneClient : IPlaneClient
 
         using (json)
         {
-            var message = ErrorMessage(json) ?? (string.IsNullOrEmpty(response.ReasonPhrase) ? status.ToString() : response.ReasonPhrase);
-            return new PlatformApiException(Platform, operation, status, message, transient, RetryAfter(response));
+            var message = ErrorMessage(json) ?? failure.ReasonOrStatus;
+            return PlatformHttp.Classify(Platform, failure, message, _time.GetUtcNow(), retryAfterOnPermanent: true);
         }
     }
 
@@ -399,14 +371,7 @@ public sealed class PlaneClient : IPlaneClient
         return null;
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        TimeSpan? wait = header?.Delta ?? (header?.Date is { } date ? date - _time.GetUtcNow() : null);
-        return wait is { } w && w < TimeSpan.Zero ? TimeSpan.Zero : wait;
-    }
-
-    private static T Parse<T>(PlaneResponse response, Func<JsonElement, T> parse)
+    private static T Parse<T>(PlatformResponse response, Func<JsonElement, T> parse)
     {
         try
         {
@@ -423,11 +388,7 @@ public sealed class PlaneClient : IPlaneClient
         }
     }
 
-    private string Redact(string message)
-    {
-        var redacted = message.Replace(_settings.ApiToken, "***", StringComparison.Ordinal);
-        return redacted.Length <= MaxMessageChars ? redacted : redacted[..MaxMessageChars] + "…";
-    }
+    private string Redact(string message) => PlatformHttp.RedactSecret(message, _settings.ApiToken, MaxMessageChars);
 
     private string ProjectPath(string projectId) =>
         $"api/v1/workspaces/{Uri.EscapeDataString(_settings.WorkspaceSlug)}/projects/{Uuid(projectId, nameof(projectId))}/";
@@ -443,8 +404,4 @@ public sealed class PlaneClient : IPlaneClient
             : throw new ArgumentException($"'{value}' is not a UUID; Plane ids are UUIDs.", parameter);
     }
 
-    private sealed record PlaneResponse(HttpStatusCode Status, JsonDocument? Json, string Operation) : IDisposable
-    {
-        public void Dispose() => Json?.Dispose();
-    }
 }

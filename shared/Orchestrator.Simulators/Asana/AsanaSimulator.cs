@@ -511,20 +511,10 @@ public sealed class AsanaSimulator : IAsyncDisposable
 
     private async Task<AsanaSimDelivery> PostAsync(AsanaSimDelivery delivery, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Target) { Content = new ByteArrayContent(delivery.Body) };
-        foreach (var (name, value) in delivery.Headers)
-        {
-            if (!request.Headers.TryAddWithoutValidation(name, value))
-            {
-                request.Content.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-
         HttpStatusCode? answer = null;
         try
         {
-            using var response = await _outbound.SendAsync(request, cancellationToken);
-            answer = response.StatusCode;
+            answer = await WebhookPoster.PostAsync(_outbound, delivery.Target, delivery.Body, delivery.Headers, cancellationToken);
         }
         catch (HttpRequestException)
         {

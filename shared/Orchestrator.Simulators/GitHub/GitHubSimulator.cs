@@ -493,6 +493,7 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
 
         var body = JsonTemplate.ToBytes(payload);
         var id = Guid.NewGuid().ToString();
+        var (sha1, sha256) = WebhookPoster.HubSignatures(secret, body);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["User-Agent"] = "GitHub-Hookshot/simulator",
@@ -501,10 +502,9 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
             ["X-GitHub-Hook-ID"] = "1",
             ["X-GitHub-Hook-Installation-Target-ID"] = payload["repository"]?["id"]?.ToJsonString() ?? "0",
             ["X-GitHub-Hook-Installation-Target-Type"] = "repository",
-#pragma warning disable CA5350 // GitHub still sends the legacy SHA-1 signature next to SHA-256; receivers must ignore it.
-            ["X-Hub-Signature"] = "sha1=" + Convert.ToHexStringLower(HMACSHA1.HashData(Encoding.UTF8.GetBytes(secret), body)),
-#pragma warning restore CA5350
-            ["X-Hub-Signature-256"] = "sha256=" + SimulatorHost.HmacHex(secret, body),
+            // GitHub still sends the legacy SHA-1 signature next to SHA-256; receivers must ignore it.
+            ["X-Hub-Signature"] = sha1,
+            ["X-Hub-Signature-256"] = sha256,
             ["Content-Type"] = "application/json",
         };
         var delivery = new SimulatedDelivery(eventName, id, body, headers);
@@ -524,34 +524,9 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
             target = _webhook!.Value.Target;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(delivery.Body) };
-        foreach (var (name, value) in delivery.Headers)
-        {
-            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
-            {
-                request.Content.Headers.TryAddWithoutValidation(name, value);
-            }
-            else
-            {
-                request.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-
-        SimDeliveryAttempt attempt;
-        try
-        {
-            using var response = await _webhookClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            attempt = new SimDeliveryAttempt(delivery, response.StatusCode, null, isRedelivery);
-        }
-        catch (HttpRequestException e)
-        {
-            // GitHub records a failed delivery and moves on; the state change stands.
-            attempt = new SimDeliveryAttempt(delivery, null, e.Message, isRedelivery);
-        }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            attempt = new SimDeliveryAttempt(delivery, null, "timed out: " + e.Message, isRedelivery);
-        }
+        // GitHub records a failed delivery and moves on; the state change stands.
+        var (status, error) = await WebhookPoster.TryPostAsync(_webhookClient, target, delivery.Body, delivery.Headers, cancellationToken).ConfigureAwait(false);
+        var attempt = new SimDeliveryAttempt(delivery, status, error, isRedelivery);
 
         lock (_gate)
         {

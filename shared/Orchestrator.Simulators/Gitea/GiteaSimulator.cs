@@ -402,6 +402,7 @@ public sealed class GiteaSimulator : IAsyncDisposable
         var body = Encoding.UTF8.GetBytes(payload.ToJsonString(Indented));
         var id = Guid.NewGuid().ToString();
         var signature = SimulatorHost.HmacHex(secret, body);
+        var (sha1, sha256) = WebhookPoster.HubSignatures(secret, body);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["Content-Type"] = "application/json",
@@ -417,10 +418,10 @@ public sealed class GiteaSimulator : IAsyncDisposable
             ["X-GitHub-Delivery"] = id,
             ["X-GitHub-Event"] = eventName,
             ["X-GitHub-Event-Type"] = eventType,
-            ["X-Hub-Signature-256"] = "sha256=" + signature,
-#pragma warning disable CA5350 // Gitea sends the legacy SHA-1 signature too; receivers must ignore it.
-            ["X-Hub-Signature"] = "sha1=" + Convert.ToHexStringLower(HMACSHA1.HashData(Encoding.UTF8.GetBytes(secret), body)),
-#pragma warning restore CA5350
+            ["X-Hub-Signature-256"] = sha256,
+
+            // Gitea sends the legacy SHA-1 signature too; receivers must ignore it.
+            ["X-Hub-Signature"] = sha1,
         };
         var delivery = new SimulatedDelivery(eventName, id, body, headers);
         lock (_gate)
@@ -439,33 +440,8 @@ public sealed class GiteaSimulator : IAsyncDisposable
             target = _webhook!.Value.Target;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(delivery.Body) };
-        foreach (var (name, value) in delivery.Headers)
-        {
-            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
-            {
-                request.Content.Headers.TryAddWithoutValidation(name, value);
-            }
-            else
-            {
-                request.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-
-        SimDeliveryAttempt attempt;
-        try
-        {
-            using var response = await _webhookClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            attempt = new SimDeliveryAttempt(delivery, response.StatusCode, null, isRedelivery);
-        }
-        catch (HttpRequestException e)
-        {
-            attempt = new SimDeliveryAttempt(delivery, null, e.Message, isRedelivery);
-        }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            attempt = new SimDeliveryAttempt(delivery, null, "timed out: " + e.Message, isRedelivery);
-        }
+        var (status, error) = await WebhookPoster.TryPostAsync(_webhookClient, target, delivery.Body, delivery.Headers, cancellationToken).ConfigureAwait(false);
+        var attempt = new SimDeliveryAttempt(delivery, status, error, isRedelivery);
 
         lock (_gate)
         {

@@ -541,23 +541,7 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
             target = _webhookTarget ?? throw new InvalidOperationException("Call ConfigureWebhook before delivering webhooks.");
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, target);
-        var content = new ByteArrayContent(delivery.Body);
-        foreach (var (name, value) in delivery.Headers)
-        {
-            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
-            {
-                content.Headers.TryAddWithoutValidation(name, value);
-            }
-            else
-            {
-                request.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-
-        request.Content = content;
-        using var response = await _webhookClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        return response.StatusCode;
+        return await WebhookPoster.PostAsync(_webhookClient, target, delivery.Body, delivery.Headers, cancellationToken, HttpCompletionOption.ResponseHeadersRead);
     }
 
     private void Echo(string @event, JsonObject payload)

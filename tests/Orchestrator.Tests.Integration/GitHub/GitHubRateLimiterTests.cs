@@ -2,6 +2,7 @@ using System.Net;
 using Orchestrator.Shared.GitHub;
 using Orchestrator.Shared.Platform;
 using Orchestrator.Simulators.GitHub;
+using Orchestrator.Tests.Integration.Support;
 using static Orchestrator.Tests.Integration.GitHub.GitHubTestSupport;
 
 namespace Orchestrator.Tests.Integration.GitHub;
@@ -121,6 +122,23 @@ public sealed class GitHubRateLimiterTests : IAsyncLifetime
 
         await AssertNextRequestHeldBackForAsync(TimeSpan.FromSeconds(60), requestsSoFar: 1);
         Assert.Empty(_sim.Host.UnexpectedRequests);
+    }
+
+    [Fact]
+    public async Task Against_a_loopback_fake_a_403_with_remaining_0_holds_back_the_next_request_until_x_ratelimit_reset()
+    {
+        await using var fake = await RateLimitedFake.StartAsync(
+            "GET",
+            "/repos/acme/widgets/issues",
+            _clock,
+            context => context.Request.Headers.Authorization == "Bearer " + Token,
+            (403,
+             [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", Start.AddSeconds(90).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture))],
+             """{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}"""),
+            "[]");
+        var client = new GitHubClient(_http, new GitHubClientSettings(fake.BaseUrl, Token), _clock, new RateLimiter(_clock));
+
+        await fake.AssertNextCallHeldBackAsync(_clock, () => client.ListRecentIssuesAsync(Repo, 5, CancellationToken.None), HttpStatusCode.Forbidden, TimeSpan.FromSeconds(90));
     }
 
     [Fact]
