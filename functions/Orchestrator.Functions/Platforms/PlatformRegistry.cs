@@ -170,7 +170,7 @@ public sealed class PlatformRegistry(
         if (project.Forge.Kind == ForgeConfig.Gitea)
         {
             var token = forgeToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token for Gitea.");
-            forge = new GiteaClient(http, new GiteaClientSettings(project.Forge.BaseUrl!, token), clock);
+            forge = new GiteaClient(http, new GiteaClientSettings(project.Forge.BaseUrl!, token), clock, _limiter);
             gitToken = _ => ValueTask.FromResult<string?>(token);
         }
         else if (project.Forge.App is { } app && stored.Secret(ProjectSecretNames.GitHubAppPrivateKey) is { } pem)
@@ -197,7 +197,7 @@ public sealed class PlatformRegistry(
         if (project.Tracker.Kind == TrackerConfig.Asana)
         {
             var token = trackerToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no tracker_token for Asana.");
-            var asana = new AsanaClient(http, new AsanaClientSettings(project.Tracker.BaseUrl ?? AsanaClientSettings.DefaultBaseUrl, token), clock);
+            var asana = new AsanaClient(http, new AsanaClientSettings(project.Tracker.BaseUrl ?? AsanaClientSettings.DefaultBaseUrl, token), clock, _limiter);
             tracker = new AsanaTracker(asana, project, store);
         }
         else if (trackerToken is null && project.Tracker.BaseUrl is null && project.Tracker.Workspace is null)
@@ -210,7 +210,7 @@ public sealed class PlatformRegistry(
             var plane = new PlaneClient(http, new PlaneClientSettings(
                 project.Tracker.BaseUrl ?? settings.PlaneApiUrl ?? throw new PermanentActivityException(missing),
                 trackerToken ?? settings.PlaneApiToken ?? throw new PermanentActivityException(missing),
-                project.Tracker.Workspace ?? settings.PlaneWorkspaceSlug ?? throw new PermanentActivityException(missing)), clock);
+                project.Tracker.Workspace ?? settings.PlaneWorkspaceSlug ?? throw new PermanentActivityException(missing)), clock, _limiter);
             tracker = new PlaneTracker(plane, project, clock);
         }
 
