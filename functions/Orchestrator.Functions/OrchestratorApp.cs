@@ -51,6 +51,7 @@ public static class OrchestratorApp
         app.MapWebhooks();
         app.MapTasksApi();
         app.MapQueueApi();
+        app.MapProjectsApi();
         return app;
     }
 
@@ -58,6 +59,7 @@ public static class OrchestratorApp
     public static async Task StartOrchestratorAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         await app.Services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
+        await app.Services.GetRequiredService<Orchestrator.Shared.Projects.ProjectBootstrap>().RunAsync(cancellationToken);
         await app.Services.GetRequiredService<DurableEngine>().StartAsync(
             ReconcilerOrchestration.OrchestrationName, ReconcilerOrchestration.InstanceId, new ReconcilerStarted(), "start", cancellationToken);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator");
@@ -131,6 +133,7 @@ public static class OrchestratorApp
         services.AddSingleton<IActivity, PostEscalationCommentActivity>();
         services.AddSingleton<IActivity, CheckApprovalActivity>();
         services.AddSingleton<DeliveryRouter>();
+        services.AddProjects(settings);
 
         services.AddSingleton(sp =>
         {
