@@ -53,6 +53,7 @@ public static class OrchestratorApp
         app.MapWebhooks();
         app.MapTasksApi();
         app.MapQueueApi();
+        app.MapProjectsApi();
         app.MapProjectActionsApi();
         return app;
     }

@@ -27,27 +27,10 @@ public static class ProjectActionsApi
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapProjectActionsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/projects/{slug}/asana/webhooks", CreateAsanaWebhooksAsync).AddEndpointFilter(AdminOnly);
-        app.MapPost("/api/projects/{slug}/sync", SyncAsync).AddEndpointFilter(AdminOnly);
-        app.MapPost("/api/tasks/{id}/repo", SetRepoAsync).AddEndpointFilter(AdminOnly);
+        app.MapPost("/api/projects/{slug}/asana/webhooks", CreateAsanaWebhooksAsync).AddEndpointFilter(ProjectsApi.RequireAdminTokenAsync);
+        app.MapPost("/api/projects/{slug}/sync", SyncAsync).AddEndpointFilter(ProjectsApi.RequireAdminTokenAsync);
+        app.MapPost("/api/tasks/{id}/repo", SetRepoAsync).AddEndpointFilter(ProjectsApi.RequireAdminTokenAsync);
         return app;
-    }
-
-    private static async ValueTask<object?> AdminOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var settings = context.HttpContext.RequestServices.GetRequiredService<OrchestratorSettings>();
-        if (settings.AdminToken is { Length: > 0 } token)
-        {
-            var header = context.HttpContext.Request.Headers.Authorization.ToString();
-            var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : "";
-            if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                    System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(token)))
-            {
-                return TypedResults.Problem("Missing or wrong bearer token (ORCH_ADMIN_TOKEN).", statusCode: StatusCodes.Status401Unauthorized);
-            }
-        }
-
-        return await next(context);
     }
 
     private static async Task<IResult> CreateAsanaWebhooksAsync(

@@ -55,6 +55,11 @@ public sealed class ProjectBootstrap(OrchestratorSettings settings, ProjectStore
     /// <exception cref="SettingsException">An entry is invalid or conflicts with another project; the message names each entry.</exception>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        if (settings.AdminToken is null)
+        {
+            logger.LogWarning("ORCH_ADMIN_TOKEN is not set: /api/projects (which reads and writes project secrets) needs no authentication; keep the host on loopback or set it");
+        }
+
         var entries = settings.Projects
             .Select(p => (Name: $"ORCH_PROJECTS_JSON entry '{p.WorkItemPrefix}' (plane_project_id {p.PlaneProjectId})", Definition: FromLegacy(p), Secrets: (IReadOnlyDictionary<string, string?>)new Dictionary<string, string?>()))
             .Concat(settings.ProjectSeeds.Select(s => (Name: $"ORCH_PROJECTS_JSON[{s.Index}] (slug '{s.Definition.Slug}')", s.Definition, s.Secrets)))

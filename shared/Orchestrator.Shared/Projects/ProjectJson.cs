@@ -134,7 +134,7 @@ public static class ProjectJson
         if (obj.TryGetPropertyValue("version", out var versionNode))
         {
             obj.Remove("version");
-            if (versionNode is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n))
+            if (versionNode is JsonValue v && v.GetValueKind() == JsonValueKind.Number && long.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n))
             {
                 version = n;
             }

@@ -1,9 +1,10 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Projects;
 
-namespace Orchestrator.Shared.Projects;
+// In the DI namespace, like other AddXxx extensions, so hosts call services.AddProjects(settings) without a using.
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registration of the project services.</summary>
 public static class ProjectServices

@@ -26,6 +26,7 @@ public sealed class Harness : IAsyncDisposable
     public const string Workspace = "acme";
     public const string GitHubSecret = "github-webhook-secret-for-tests";
     public const string PlaneSecret = "plane_wh_0123456789abcdef0123456789abcdef";
+    public const string MasterKey = "b3JjaGVzdHJhdG9yLXRlc3QtbWFzdGVyLWtleS0zMmI="; // base64 of 32 bytes: tests never write a key file
 
     private WebApplication? _app;
 
@@ -79,6 +80,7 @@ public sealed class Harness : IAsyncDisposable
             ["PLANE_API_TOKEN"] = PlaneToken,
             ["PLANE_WORKSPACE_SLUG"] = Workspace,
             ["PLANE_WEBHOOK_SECRET"] = PlaneSecret,
+            ["MASTER_KEY"] = MasterKey,
             ["PROJECTS_JSON"] = ProjectsJson(projectId),
             ["CI_POLL_INTERVAL"] = "1s",
             ["CI_TIMEOUT"] = "2h",

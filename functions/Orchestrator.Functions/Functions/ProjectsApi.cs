@@ -1,0 +1,185 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Projects;
+
+namespace Orchestrator.Functions.Functions;
+
+/// <summary>
+/// Project management: <c>GET /api/projects</c> (<c>{"projects": [...]}</c>, by slug), <c>GET /api/projects/{slug}</c>,
+/// <c>POST /api/projects</c> (201 + <c>Location</c>), <c>PUT /api/projects/{slug}</c> (full definition; optional
+/// <c>"version"</c> → 409 when stale) and <c>DELETE /api/projects/{slug}</c> (204 / 404).
+/// <para>
+/// Request body: the <see cref="ProjectDefinition"/> JSON plus <c>"secrets": {name: value | null}</c> (absent = keep,
+/// <c>null</c>/<c>""</c> = remove, a masked <c>"••••…"</c> value = keep) and <c>"version"</c>. Response: the definition plus
+/// <c>"secrets"</c> (set ones only, masked by <see cref="SecretProtector.Mask"/>), <c>"version"</c>, <c>"created_at"</c>,
+/// <c>"updated_at"</c> and <c>"webhooks"</c> (the per-project endpoint paths and the Asana webhook rows). A response
+/// can be sent back as a PUT body unchanged. Errors are RFC 7807 problem details (400 with every validation error
+/// in <c>"errors"</c>, 401, 404, 409). With <c>ORCH_ADMIN_TOKEN</c> set, every request needs
+/// <c>Authorization: Bearer &lt;token&gt;</c>.
+/// </para>
+/// </summary>
+public static class ProjectsApi
+{
+    /// <summary>Maps the endpoints.</summary>
+    /// <param name="app">The app.</param>
+    /// <returns><paramref name="app"/>.</returns>
+    public static IEndpointRouteBuilder MapProjectsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/projects").AddEndpointFilter(RequireAdminTokenAsync);
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{slug}", GetAsync);
+        group.MapPost("/", CreateAsync);
+        group.MapPut("/{slug}", UpdateAsync);
+        group.MapDelete("/{slug}", DeleteAsync);
+        return app;
+    }
+
+    internal static async ValueTask<object?> RequireAdminTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var settings = context.HttpContext.RequestServices.GetRequiredService<OrchestratorSettings>();
+        if (settings.AdminToken is { } expected)
+        {
+            var header = context.HttpContext.Request.Headers.Authorization.ToString();
+            var given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+
+            // Fixed-length digests compared in constant time: neither content nor length leaks through timing.
+            if (given.Length == 0 || !CryptographicOperations.FixedTimeEquals(
+                    SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected))))
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+                return TypedResults.Problem(
+                    given.Length == 0 ? "This API needs Authorization: Bearer <ORCH_ADMIN_TOKEN>." : "The bearer token is not ORCH_ADMIN_TOKEN.",
+                    statusCode: StatusCodes.Status401Unauthorized,
+                    title: "Unauthorized");
+            }
+        }
+
+        try
+        {
+            return await next(context);
+        }
+        catch (ProjectValidationException ex)
+        {
+            return Invalid(ex.Errors);
+        }
+        catch (ProjectConflictException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+        }
+        catch (SecretDecryptionException ex)
+        {
+            return TypedResults.Problem(
+                ex.Message, statusCode: StatusCodes.Status500InternalServerError, title: "A stored secret cannot be decrypted");
+        }
+    }
+
+    private static async Task<IResult> ListAsync(ProjectStore store, CancellationToken ct)
+    {
+        var projects = new JsonArray();
+        foreach (var project in await store.ListAsync(ct))
+        {
+            projects.Add(await ToResponseAsync(project, store, ct));
+        }
+
+        return Json(new JsonObject { ["projects"] = projects }, StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> GetAsync(ProjectStore store, string slug, CancellationToken ct) =>
+        await store.GetAsync(slug, ct) is { } project
+            ? Json(await ToResponseAsync(project, store, ct), StatusCodes.Status200OK)
+            : NotFound(slug);
+
+    private static async Task<IResult> CreateAsync(HttpContext http, ProjectStore store, CancellationToken ct)
+    {
+        var request = await ReadAsync(http.Request, ct);
+        var created = await store.CreateAsync(request.Definition, request.Secrets ?? new Dictionary<string, string?>(), ct);
+        http.Response.Headers.Location = $"/api/projects/{Uri.EscapeDataString(created.Slug)}";
+        return Json(await ToResponseAsync(created, store, ct), StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> UpdateAsync(HttpContext http, ProjectStore store, string slug, CancellationToken ct)
+    {
+        var request = await ReadAsync(http.Request, ct);
+        return await store.UpdateAsync(slug, request.Definition, request.Secrets, request.Version, ct) is { } updated
+            ? Json(await ToResponseAsync(updated, store, ct), StatusCodes.Status200OK)
+            : NotFound(slug);
+    }
+
+    private static async Task<IResult> DeleteAsync(ProjectStore store, string slug, CancellationToken ct) =>
+        await store.DeleteAsync(slug, ct) ? TypedResults.NoContent() : NotFound(slug);
+
+    private static async Task<ProjectRequest> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        JsonNode? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(request.Body, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true }, cancellationToken: ct);
+        }
+        catch (JsonException ex)
+        {
+            // The parser's message names the position, not the content.
+            throw new ProjectValidationException([$"the body is not valid JSON: {ex.Message}"]);
+        }
+
+        return ProjectJson.ParseRequest(body);
+    }
+
+    /// <summary>The response shape of one project (see the class summary).</summary>
+    /// <param name="project">The project.</param>
+    /// <param name="store">For the Asana webhook rows.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>The JSON object.</returns>
+    internal static async Task<JsonObject> ToResponseAsync(StoredProject project, ProjectStore store, CancellationToken ct)
+    {
+        var node = ProjectJson.ToNode(project.Definition);
+        var secrets = new JsonObject();
+        foreach (var (name, masked) in project.MaskedSecrets)
+        {
+            secrets[name] = masked;
+        }
+
+        node["secrets"] = secrets;
+        node["version"] = project.Version;
+        node["created_at"] = project.CreatedAt;
+        node["updated_at"] = project.UpdatedAt;
+        var asana = new JsonArray();
+        foreach (var hook in await store.ListAsanaWebhooksAsync(project.Slug, ct))
+        {
+            asana.Add(new JsonObject
+            {
+                ["resource_gid"] = hook.ResourceGid,
+                ["webhook_gid"] = hook.WebhookGid,
+                ["handshake_done"] = hook.HasSecret,
+                ["handshake_until"] = hook.HandshakeUntil,
+                ["created_at"] = hook.CreatedAt,
+                ["last_event_at"] = hook.LastEventAt,
+                ["last_heartbeat_at"] = hook.LastHeartbeatAt,
+            });
+        }
+
+        var slug = Uri.EscapeDataString(project.Slug);
+        node["webhooks"] = new JsonObject
+        {
+            ["tracker"] = $"/webhooks/{project.Definition.Tracker.Kind}/{slug}",
+            ["forge"] = $"/webhooks/{project.Definition.Forge.Kind}/{slug}",
+            ["asana"] = asana,
+        };
+        return node;
+    }
+
+    private static IResult Json(JsonNode node, int status) =>
+        Results.Text(node.ToJsonString(ProjectJson.Options), "application/json; charset=utf-8", Encoding.UTF8, status);
+
+    private static IResult NotFound(string slug) =>
+        TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
+
+    private static IResult Invalid(IReadOnlyList<string> errors) =>
+        TypedResults.Problem(
+            string.Join("; ", errors),
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "The project is invalid",
+            extensions: new Dictionary<string, object?> { ["errors"] = errors });
+}
