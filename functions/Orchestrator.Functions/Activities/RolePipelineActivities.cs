@@ -291,7 +291,7 @@ public sealed class PostEscalationCommentActivity(PlatformRegistry platforms) : 
 /// The human approval gate: the work item's state name against the configured approved / rejected
 /// names; on reject the latest comment that is not ours becomes the reason.
 /// </summary>
-public sealed partial class CheckApprovalActivity(PlatformRegistry platforms) : Activity<CheckApprovalInput>
+public sealed class CheckApprovalActivity(PlatformRegistry platforms) : Activity<CheckApprovalInput>
 {
     /// <inheritdoc />
     public override string Name => RolePipelineActivities.CheckApproval;
@@ -324,21 +324,4 @@ public sealed partial class CheckApprovalActivity(PlatformRegistry platforms) : 
         var reason = await tracker.LatestHumanCommentAsync(input.TrackerProjectId, input.WorkItemId, cancellationToken) ?? "rejected without a comment";
         return new ApprovalChanged(ApprovalDecision.Rejected, reason);
     }
-
-    /// <summary>Comment HTML as one line of text: block tags become spaces, inline tags vanish, whitespace collapses.</summary>
-    public static string PlainText(string html)
-    {
-        var text = BlockTags().Replace(html, " ");
-        text = Tags().Replace(text, "");
-        return Spaces().Replace(WebUtility.HtmlDecode(text), " ").Trim();
-    }
-
-    [GeneratedRegex("</?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td)\\b[^>]*>", RegexOptions.IgnoreCase)]
-    private static partial Regex BlockTags();
-
-    [GeneratedRegex("<[^>]+>")]
-    private static partial Regex Tags();
-
-    [GeneratedRegex("\\s+")]
-    private static partial Regex Spaces();
 }
