@@ -233,7 +233,13 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
         var task = await asana.GetTaskAsync(itemId, cancellationToken);
         if (task.Completed)
         {
-            return ("completed", false);
+            // Completed already: by a person, or by us before a crash lost the answer. The newest "marked_complete"
+            // story tells: ours when its author also wrote our comments (the ones carrying our reference).
+            var stories = await asana.ListStoriesAsync(itemId, cancellationToken);
+            var ours = stories.Where(st => st.ResourceSubtype == "comment_added" && (st.Text?.Contains("orchestrator ref ", StringComparison.Ordinal) ?? false))
+                .Select(st => st.CreatedByGid).Where(g => g is not null).ToHashSet();
+            var completedBy = stories.LastOrDefault(st => st.ResourceSubtype == "marked_complete")?.CreatedByGid;
+            return ("completed", completedBy is not null && ours.Contains(completedBy));
         }
 
         await asana.CompleteTaskAsync(itemId, cancellationToken);

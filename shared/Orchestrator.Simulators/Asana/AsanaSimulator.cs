@@ -341,6 +341,7 @@ public sealed class AsanaSimulator : IAsyncDisposable
             var task = Task(taskGid);
             task.Completed = completed;
             task.ModifiedAt = Now();
+            AddSystemStoryLocked(taskGid, completed, HumanUserGid);
         }
 
         var change = new JsonObject { ["field"] = "completed", ["action"] = "changed" };
@@ -629,6 +630,11 @@ public sealed class AsanaSimulator : IAsyncDisposable
                 switch (key)
                 {
                     case "completed" when value?.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
+                        if (task.Completed != value.GetValue<bool>())
+                        {
+                            AddSystemStoryLocked(gid, value.GetValue<bool>(), ApiUserGid);
+                        }
+
                         task.Completed = value.GetValue<bool>();
                         break;
                     case "name" when value?.GetValueKind() == JsonValueKind.String:
@@ -1094,6 +1100,15 @@ public sealed class AsanaSimulator : IAsyncDisposable
         _stories.Add(story);
         _storyTimes[story.Gid] = Now();
         return story;
+    }
+
+    /// <summary>The system story Asana adds when a task is completed or reopened (<c>marked_complete</c> / <c>marked_incomplete</c>), by its actor.</summary>
+    private void AddSystemStoryLocked(string taskGid, bool completed, string author)
+    {
+        var text = completed ? "completed this task" : "marked incomplete";
+        var story = new SimAsanaStory(NewGid(), taskGid, completed ? "marked_complete" : "marked_incomplete", text, $"<body>{text}</body>", author);
+        _stories.Add(story);
+        _storyTimes[story.Gid] = Now();
     }
 
     private TaskData Task(string gid) => _tasks.GetValueOrDefault(gid) ?? throw new KeyNotFoundException($"No task {gid}.");
