@@ -59,6 +59,7 @@ public static class DemoCommand
                 ["PLANE_API_TOKEN"] = PlaneToken,
                 ["PLANE_WORKSPACE_SLUG"] = Workspace,
                 ["PLANE_WEBHOOK_SECRET"] = planeSecret,
+                ["MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), // a throwaway database needs no lasting key
                 ["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
                 {
                     new { plane_project_id = projectId, repo = Repo, work_item_prefix = "WEB", trigger_label = "AutoTask", agent_command = "/opencode implement", require_ci = true },
