@@ -52,6 +52,7 @@ internal static class WebhookBenchmark
             ["URLS"] = "http://127.0.0.1:0",
             ["GITHUB_API_URL"] = sink.Url,
             ["GITHUB_TOKEN"] = "bench-github-token",
+            ["MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             ["GITHUB_WEBHOOK_SECRET"] = Secret,
             ["PLANE_API_URL"] = sink.Url,
             ["PLANE_API_TOKEN"] = "bench-plane-token",
