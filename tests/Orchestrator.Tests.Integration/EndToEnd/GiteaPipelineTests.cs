@@ -304,4 +304,33 @@ public sealed class GiteaPipelineTests
         Assert.Contains(g.Gitea.Comments(Harness.Repo, issue.Number), c => c.Contains("deleted", StringComparison.OrdinalIgnoreCase));
         g.AssertNoUnexpectedRequests();
     }
+
+    [Fact]
+    public async Task Through_the_global_Plane_endpoint_a_GitHub_project_and_a_Gitea_project_run_side_by_side()
+    {
+        await using var g = await GiteaProject.StartAsync();
+        var h = g.H;
+        h.PointWebhooksAt(h.HostUrl); // Plane → /webhooks/plane (host-wide secret); GitHub → /webhooks/github.
+
+        var (githubTask, _) = await h.CreateTaskAsync(name: "On GitHub");
+        var (giteaTask, _) = await g.CreateTaskAsync(name: "On Gitea");
+        await h.WaitForStatusAsync(githubTask, TaskStatus.ISSUE_CREATED);
+        await h.WaitForStatusAsync(giteaTask, TaskStatus.ISSUE_CREATED);
+        Assert.Equal("[WEB-1] On GitHub", Assert.Single(h.GitHub.Issues(Harness.Repo)).Title);
+        var issue = g.SingleIssue();
+        Assert.Equal($"[{GiteaProject.Prefix}-1] On Gitea", issue.Title);
+
+        // Same repository name on both forges, same issue number: each PR reaches only its own task.
+        var githubIssue = h.GitHub.Issues(Harness.Repo)[0];
+        Assert.Equal(githubIssue.Number, issue.Number);
+        var pr = await g.Gitea.OpenPullRequestAsync(Harness.Repo, "Fix", $"Fixes #{issue.Number}");
+        await h.WaitForStatusAsync(giteaTask, TaskStatus.PR_CREATED);
+        await h.QuiesceAsync();
+        Assert.Equal("ISSUE_CREATED", (await h.GetTaskAsync(githubTask))!.Status);
+        var ghPr = await h.GitHub.OpenPullRequestAsync(Harness.Repo, "Fix", $"Fixes #{githubIssue.Number}");
+        await h.WaitForStatusAsync(githubTask, TaskStatus.PR_CREATED);
+        Assert.EndsWith($"/pulls/{pr}", (await h.GetTaskAsync(giteaTask))!.Links.PullRequest, StringComparison.Ordinal);
+        Assert.EndsWith($"/pull/{ghPr}", (await h.GetTaskAsync(githubTask))!.Links.PullRequest, StringComparison.Ordinal);
+        g.AssertNoUnexpectedRequests();
+    }
 }
