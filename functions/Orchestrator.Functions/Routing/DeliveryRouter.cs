@@ -159,8 +159,8 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             case GiteaPullRequestFact pr when pr.Action is "opened" or "edited" or "reopened" or "closed":
             {
                 var refs = ClosingKeywords.Parse(pr.Body, RepoRef.Parse(pr.RepoFullName));
-                var linked = await engine.FindInstancesAsync(refs.Select(x => CorrelationKeys.Issue(x.Repo.FullName, x.Number)).ToArray(), ct);
-                var known = await engine.FindInstancesAsync([CorrelationKeys.PullRequest(pr.RepoFullName, pr.Number)], ct);
+                var linked = await FindTasksAsync(delivery, ForgeConfig.Gitea, refs.Select(x => CorrelationKeys.Issue(x.Repo.FullName, x.Number)).ToArray(), ct);
+                var known = await FindTasksAsync(delivery, ForgeConfig.Gitea, [CorrelationKeys.PullRequest(pr.RepoFullName, pr.Number)], ct);
                 if (pr.Action == "closed")
                 {
                     TaskEvent closed = pr.Merged && pr.MergeCommitSha is { } sha
@@ -174,7 +174,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
 
             case GiteaCommitStatusFact status:
             {
-                var targets = await engine.FindInstancesAsync([CorrelationKeys.Commit(status.RepoFullName, status.Sha)], ct);
+                var targets = await FindTasksAsync(delivery, ForgeConfig.Gitea, [CorrelationKeys.Commit(status.RepoFullName, status.Sha)], ct);
                 return await RaiseAllAsync(targets, new CiCompleted(status.Sha, status.Conclusion, $"status {status.Context}", status.TargetUrl), eventKey, $"status {status.Context} {status.State}", ct);
             }
 
@@ -208,8 +208,8 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
 
                 var url = Str(pr, "html_url") ?? "";
                 var refs = ClosingKeywords.Parse(Str(pr, "body"), RepoRef.Parse(repo));
-                var linked = await engine.FindInstancesAsync(refs.Select(x => CorrelationKeys.Issue(x.Repo.FullName, x.Number)).ToArray(), ct);
-                var known = await engine.FindInstancesAsync([CorrelationKeys.PullRequest(repo, number)], ct);
+                var linked = await FindTasksAsync(delivery, ForgeConfig.GitHub, refs.Select(x => CorrelationKeys.Issue(x.Repo.FullName, x.Number)).ToArray(), ct);
+                var known = await FindTasksAsync(delivery, ForgeConfig.GitHub, [CorrelationKeys.PullRequest(repo, number)], ct);
                 TaskEvent? @event;
                 IEnumerable<string> targets;
                 if (action == "closed")
@@ -237,7 +237,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                     return "ignored: check_suite without head_sha";
                 }
 
-                var targets = await engine.FindInstancesAsync([CorrelationKeys.Commit(repo, sha)], ct);
+                var targets = await FindTasksAsync(delivery, ForgeConfig.GitHub, [CorrelationKeys.Commit(repo, sha)], ct);
                 return await RaiseAllAsync(targets, new CiCompleted(sha, conclusion, "check_suite", null), eventKey, $"check_suite {conclusion}", ct);
             }
 
@@ -250,13 +250,44 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                     return "ignored: workflow_run without head_sha";
                 }
 
-                var targets = await engine.FindInstancesAsync([CorrelationKeys.Commit(repo, sha)], ct);
+                var targets = await FindTasksAsync(delivery, ForgeConfig.GitHub, [CorrelationKeys.Commit(repo, sha)], ct);
                 return await RaiseAllAsync(targets, new CiCompleted(sha, conclusion, "workflow_run", Str(run, "html_url")), eventKey, $"workflow_run {conclusion}", ct);
             }
 
             default:
                 return $"ignored: GitHub '{delivery.EventType}'{(action is null ? "" : $" '{action}'")}";
         }
+    }
+
+    /// <summary>
+    /// Tasks registered under <paramref name="keys"/> that belong to the delivery's forge and project. Correlation
+    /// keys name <c>owner/repo</c> but not the forge, so <c>acme/webshop#1</c> on GitHub and on Gitea (or a Gitea
+    /// mirror's commits) share a key; a forge delivery must reach only tasks of that forge and, on a per-project
+    /// endpoint, of that project (tasks started before projects had slugs match any project of the forge).
+    /// </summary>
+    private async Task<IReadOnlyList<string>> FindTasksAsync(InboxDelivery delivery, string forge, IReadOnlyCollection<string> keys, CancellationToken ct)
+    {
+        var owned = new List<string>();
+        foreach (var id in await engine.FindInstancesAsync(keys, ct))
+        {
+            TaskState task;
+            try
+            {
+                task = await platforms.TaskStateAsync(id, ct);
+            }
+            catch (PermanentActivityException)
+            {
+                continue;
+            }
+
+            if (string.Equals(task.Project.Forge, forge, StringComparison.Ordinal)
+                && (delivery.ProjectSlug is null || task.Project.ProjectSlug is null || task.Project.ProjectSlug == delivery.ProjectSlug))
+            {
+                owned.Add(id);
+            }
+        }
+
+        return owned;
     }
 
     private async Task<string> RaiseAllAsync(IEnumerable<string> instanceIds, TaskEvent? @event, string eventKey, string what, CancellationToken ct)

@@ -363,6 +363,38 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         return await MaybeDeliverAsync(deliver, "issue", payload, cancellationToken);
     }
 
+    /// <summary>
+    /// A user removes a label in the web app; sends <c>issue</c>/<c>updated</c> with
+    /// <c>activity.field = "label_ids"</c> and the label UUID lists before and after.
+    /// </summary>
+    /// <param name="workItemId">Work item UUID.</param>
+    /// <param name="labelName">Label name; removing a label the item does not carry changes nothing but still delivers.</param>
+    /// <param name="deliver"><c>false</c> changes the state but sends nothing.</param>
+    /// <param name="cancellationToken">Cancels the delivery.</param>
+    /// <returns>The delivery and the receiver's status, or nulls when not delivered.</returns>
+    public async Task<(SimulatedDelivery? Delivery, HttpStatusCode? Status)> RemoveLabelAsync(
+        string workItemId, string labelName, bool deliver = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(labelName);
+        JsonObject payload;
+        lock (_gate)
+        {
+            var item = LiveWorkItem(workItemId);
+            var project = Project(item.ProjectId);
+            var before = new JsonArray([.. item.LabelIds.Select(id => (JsonNode)JsonValue.Create(id))]);
+            if (project.Labels.FirstOrDefault(l => l.Name == labelName) is { } label)
+            {
+                item.LabelIds.Remove(label.Id);
+            }
+
+            Touch(item, HumanUserId);
+            var after = new JsonArray([.. item.LabelIds.Select(id => (JsonNode)JsonValue.Create(id))]);
+            payload = IssueEnvelope("issue.updated.labels.json", item, "label_ids", after, before, HumanActor());
+        }
+
+        return await MaybeDeliverAsync(deliver, "issue", payload, cancellationToken);
+    }
+
     /// <summary>A user edits the description; sends <c>issue</c>/<c>updated</c> with <c>activity.field = "description_html"</c>.</summary>
     /// <param name="workItemId">Work item UUID.</param>
     /// <param name="html">New description HTML.</param>
