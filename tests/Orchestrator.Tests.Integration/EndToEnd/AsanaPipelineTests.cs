@@ -91,6 +91,8 @@ public sealed class AsanaPipelineTests
         Assert.Equal("[AS-1] Add a health endpoint", issue.Title);
         Assert.Contains("# TaskSpec: AS-1", issue.Body, StringComparison.Ordinal);
         Assert.Contains("Please add GET /healthz", issue.Body, StringComparison.Ordinal);
+        Assert.Contains("It returns 200 with the build version.", issue.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("/healthz It returns", issue.Body, StringComparison.Ordinal); // Asana's line breaks are kept
         Assert.Contains(EnsureForgeIssueActivity.Marker(id), issue.Body, StringComparison.Ordinal);
         Assert.Equal("/opencode implement", issue.Body!.Split('\n')[^1]);
 
@@ -209,7 +211,7 @@ public sealed class AsanaPipelineTests
         Assert.Empty(w.GitHub.Issues(AsanaWorld.Webshop));
         Assert.Equal(HttpStatusCode.Conflict, (await w.PostJsonAsync($"api/tasks/{id}/repo", new { repo = AsanaWorld.Webshop })).Status);
         await w.H.QuiesceAsync();
-        Assert.Contains(w.Stories(gid), s => s.Contains(issue.HtmlUrl, StringComparison.Ordinal));
+        Assert.Contains(w.Asana.Stories(gid), s => s.HtmlText.Contains($"<a href=\"{issue.HtmlUrl}\">", StringComparison.Ordinal));
         w.AssertNoUnexpectedRequests();
         w.AssertNoSecretsLeaked();
     }
