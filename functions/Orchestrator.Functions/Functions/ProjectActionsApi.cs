@@ -147,7 +147,7 @@ public static class ProjectActionsApi
                 var facts = TrackerRules.Evaluate(stored.Definition, task);
                 int? sequence = facts.Triggered == true ? await projects.NextSequenceAsync(slug, task.Gid, ct) : null;
                 var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
-                if (facts.Triggered == true && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
+                if (Routing.DeliveryRouter.StartsTask(snapshot) && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
                 {
                     started++;
                 }
