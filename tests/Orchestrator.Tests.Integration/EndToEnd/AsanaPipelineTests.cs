@@ -74,7 +74,7 @@ public sealed class AsanaPipelineTests
         Assert.Null(row.LastEventAt);
         Assert.Equal(0L, await w.H.Db.ScalarAsync<long>("SELECT count(*) FROM inbox"));
 
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -150,7 +150,7 @@ public sealed class AsanaPipelineTests
         Assert.Equal(
             ["RECEIVED", "TASKSPEC_CREATED", "ISSUE_CREATED", "PR_CREATED", "WAITING_CI", "DEPLOYED"],
             (await w.H.GetTaskAsync(id))!.Timeline.Select(t => t.Status).Distinct());
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -181,7 +181,7 @@ public sealed class AsanaPipelineTests
         await w.H.QuiesceAsync();
         Assert.Contains(TaskPipelineLabel, Assert.Single(w.GitHub.Issues(AsanaWorld.Webshop)).Labels);
         Assert.Equal(2, w.GitHub.Comments(AsanaWorld.Webshop, issue.Number).Count(c => c.Body.Contains("AutoTask was turned off", StringComparison.Ordinal)));
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -212,7 +212,7 @@ public sealed class AsanaPipelineTests
         Assert.Equal(HttpStatusCode.Conflict, (await w.PostJsonAsync($"api/tasks/{id}/repo", new { repo = AsanaWorld.Webshop })).Status);
         await w.H.QuiesceAsync();
         Assert.Contains(w.Asana.Stories(gid), s => s.HtmlText.Contains($"<a href=\"{issue.HtmlUrl}\">", StringComparison.Ordinal));
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -239,14 +239,32 @@ public sealed class AsanaPipelineTests
         await w.H.QuiesceAsync();
         Assert.Equal(AsanaWorld.Webshop, (await w.H.GetTaskAsync(id))!.Repo);
         Assert.Empty(w.GitHub.Issues(AsanaWorld.ApiRepo));
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
     [Fact]
-    public async Task Status_Cancelled_closes_the_issue_as_not_planned()
+    public async Task Status_Cancelled_closes_the_issue_as_not_planned_and_a_cancelled_or_completed_task_never_starts()
     {
         await using var w = await AsanaWorld.StartAsync();
+        foreach (var (name, cancelled) in new[] { ("Cancelled first", true), ("Done first", false) })
+        {
+            var (never, neverGid) = await w.CreateTaskAsync(name: name, autoTask: false);
+            if (cancelled)
+            {
+                await w.SetAsync(neverGid, w.Status, "Cancelled");
+            }
+            else
+            {
+                await w.Asana.CompleteAsync(neverGid);
+            }
+
+            await w.SetAsync(neverGid, w.AutoTask, "Yes");
+            await w.H.QuiesceAsync();
+            Assert.Null(await w.H.GetTaskAsync(never));
+        }
+
+        Assert.Empty(w.GitHub.Issues(AsanaWorld.Webshop));
         var (id, gid) = await w.CreateTaskAsync();
         await w.H.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
 
@@ -257,7 +275,7 @@ public sealed class AsanaPipelineTests
         Assert.Equal("closed", issue.State);
         Assert.Equal("not_planned", issue.StateReason);
         Assert.Contains(w.GitHub.Comments(AsanaWorld.Webshop, issue.Number), c => c.Body.Contains("cancelled in Asana", StringComparison.Ordinal));
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -281,7 +299,7 @@ public sealed class AsanaPipelineTests
 
         await w.SetAsync(gid, w.Status, "On track");
         await w.H.WaitForStatusAsync(id, TaskStatus.PR_CREATED);
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -333,7 +351,7 @@ public sealed class AsanaPipelineTests
         Assert.Equal(0, w.CompletionCalls(theirsGid, completed: false));
         Assert.Contains(w.Stories(theirsGid), s => s.Contains("stays completed", StringComparison.Ordinal));
         Assert.Contains(w.GitHub.Comments(AsanaWorld.Webshop, theirsIssue.Number), c => c.Body.Contains("after the deploy", StringComparison.Ordinal));
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -345,13 +363,19 @@ public sealed class AsanaPipelineTests
         var (manual, _) = await w.CreateTaskAsync(name: "Manual", autoTask: false);
         var (old, oldGid) = await w.CreateTaskAsync(name: "Old");
         w.Asana.SetModifiedAt(oldGid, DateTimeOffset.UtcNow.AddDays(-91));
+
+        // AutoTask on, but cancelled or already done: nothing to do.
+        var (cancelled, cancelledGid) = await w.CreateTaskAsync(name: "Cancelled");
+        await w.SetAsync(cancelledGid, w.Status, "Cancelled");
+        var (done, doneGid) = await w.CreateTaskAsync(name: "Done");
+        await w.Asana.CompleteAsync(doneGid);
         Assert.Empty(w.Asana.Deliveries);
 
         var (status, body) = await w.PostJsonAsync("api/projects/as/sync", null);
         Assert.Equal(HttpStatusCode.OK, status);
         using (var doc = JsonDocument.Parse(body))
         {
-            Assert.Equal(2, doc.RootElement.GetProperty("seen").GetInt32());
+            Assert.Equal(4, doc.RootElement.GetProperty("seen").GetInt32());
             Assert.Equal(1, doc.RootElement.GetProperty("started").GetInt32());
         }
 
@@ -361,6 +385,8 @@ public sealed class AsanaPipelineTests
         Assert.Equal("[AS-1] Recent", issue.Title);
         Assert.Null(await w.H.GetTaskAsync(manual));
         Assert.Null(await w.H.GetTaskAsync(old));
+        Assert.Null(await w.H.GetTaskAsync(cancelled));
+        Assert.Null(await w.H.GetTaskAsync(done));
 
         (status, body) = await w.PostJsonAsync("api/projects/as/sync", null);
         Assert.Equal(HttpStatusCode.OK, status);
@@ -375,7 +401,7 @@ public sealed class AsanaPipelineTests
         Assert.Equal("ISSUE_CREATED", after!.Status);
         Assert.Equal(task.Links.Issue, after.Links.Issue);
         Assert.Equal("AS-1", after.TaskKey);
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 
@@ -404,7 +430,7 @@ public sealed class AsanaPipelineTests
 
         // Nothing is left to redeliver.
         Assert.Equal(0, await sweeper.SweepOnceAsync(CancellationToken.None));
-        w.AssertNoUnexpectedRequests();
+        await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
 

@@ -192,10 +192,23 @@ internal sealed class AsanaWorld : IAsyncDisposable
         }
     }
 
-    public void AssertNoUnexpectedRequests()
+    /// <summary>No simulator saw a request it did not expect, and no task carries a warning (a comment, label or tracker update that failed).</summary>
+    public async Task AssertCleanAsync()
     {
         H.AssertNoUnexpectedRequests();
         Assert.Empty(Asana.Host.UnexpectedRequests);
+        await using var command = H.Db.DataSource.CreateCommand("SELECT id FROM instances WHERE orchestration = 'TaskPipeline'");
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Empty((await H.GetTaskAsync(id))!.Warnings);
+        }
     }
 
     public async ValueTask DisposeAsync()
