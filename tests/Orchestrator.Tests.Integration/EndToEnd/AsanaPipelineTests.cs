@@ -74,6 +74,15 @@ public sealed class AsanaPipelineTests
         Assert.Null(row.LastEventAt);
         Assert.Equal(0L, await w.H.Db.ScalarAsync<long>("SELECT count(*) FROM inbox"));
 
+        // The secret is lost (e.g. the row was deleted): the webhook is replaced through a new handshake.
+        await w.H.Db.ExecuteAsync("DELETE FROM asana_webhooks");
+        Assert.Equal("created", await w.ConnectWebhookAsync());
+        Assert.Equal(2, w.Asana.Handshakes.Count);
+        var replaced = Assert.Single(w.Asana.Webhooks);
+        Assert.NotEqual(hook.Gid, replaced.Gid);
+        Assert.Equal(replaced.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
+        Assert.Equal(HttpStatusCode.OK, Assert.Single(await w.Asana.SendHeartbeatAsync()).Answer);
+
         await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
