@@ -23,25 +23,6 @@ public sealed class AsanaPipelineTests
     public async Task Webhook_creation_handshakes_once_refuses_bad_signatures_and_stray_handshakes_and_records_heartbeats()
     {
         await using var w = await AsanaWorld.StartAsync(connectWebhook: false);
-
-        Assert.Equal("created", await w.ConnectWebhookAsync());
-        var handshake = Assert.Single(w.Asana.Handshakes);
-        Assert.True(handshake.Accepted);
-        Assert.Equal(handshake.Secret, handshake.EchoedSecret);
-        var hook = Assert.Single(w.Asana.Webhooks);
-        Assert.Equal(w.ProjectGid, hook.ResourceGid);
-        Assert.Equal($"/webhooks/asana/as?resource={w.ProjectGid}", hook.Target.PathAndQuery);
-        var row = Assert.Single(await w.Store.ListAsanaWebhooksAsync(AsanaWorld.Slug));
-        Assert.True(row.HasSecret);
-        Assert.Equal(hook.Gid, row.WebhookGid);
-        Assert.Null(row.HandshakeUntil);
-        Assert.Equal(handshake.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
-
-        // Asked again: the webhook exists and we hold its secret.
-        Assert.Equal("exists", await w.ConnectWebhookAsync());
-        Assert.Single(w.Asana.Handshakes);
-        Assert.Single(w.Asana.Webhooks);
-
         var target = $"webhooks/asana/as?resource={w.ProjectGid}";
         async Task<HttpStatusCode> PostAsync(byte[] body, params (string, string)[] headers)
         {
@@ -55,6 +36,33 @@ public sealed class AsanaPipelineTests
             using var response = await w.H.Api.SendAsync(request);
             return response.StatusCode;
         }
+
+        // Asana cannot reach the public URL: the creation fails, and the handshake window it opened is closed again.
+        var (failedStatus, failedBody) = await w.PostJsonAsync("api/projects/as/asana/webhooks", new { public_url = AsanaWorld.ClosedPortUrl("") });
+        Assert.Equal(HttpStatusCode.OK, failedStatus);
+        Assert.Contains("\"failed: ", failedBody, StringComparison.Ordinal);
+        Assert.Empty(w.Asana.Webhooks);
+        Assert.Equal(HttpStatusCode.Forbidden, await PostAsync([], (AsanaWebhooks.HookSecretHeader, "stray-secret-0123456789")));
+        Assert.Null(await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
+
+        Assert.Equal("created", await w.ConnectWebhookAsync());
+        var handshake = w.Asana.Handshakes[^1];
+        Assert.Equal(2, w.Asana.Handshakes.Count);
+        Assert.True(handshake.Accepted);
+        Assert.Equal(handshake.Secret, handshake.EchoedSecret);
+        var hook = Assert.Single(w.Asana.Webhooks);
+        Assert.Equal(w.ProjectGid, hook.ResourceGid);
+        Assert.Equal($"/webhooks/asana/as?resource={w.ProjectGid}", hook.Target.PathAndQuery);
+        var row = Assert.Single(await w.Store.ListAsanaWebhooksAsync(AsanaWorld.Slug));
+        Assert.True(row.HasSecret);
+        Assert.Equal(hook.Gid, row.WebhookGid);
+        Assert.Null(row.HandshakeUntil);
+        Assert.Equal(handshake.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
+
+        // Asked again: the webhook exists and we hold its secret.
+        Assert.Equal("exists", await w.ConnectWebhookAsync());
+        Assert.Equal(2, w.Asana.Handshakes.Count);
+        Assert.Single(w.Asana.Webhooks);
 
         var events = Encoding.UTF8.GetBytes(
             $$$"""{"events":[{"user":{"gid":"1","resource_type":"user"},"created_at":"2025-01-01T00:00:00.000Z","action":"changed","resource":{"gid":"{{{w.ProjectGid}}}1","resource_type":"task"},"parent":null,"change":{"field":"name","action":"changed"}}]}""");
@@ -77,7 +85,7 @@ public sealed class AsanaPipelineTests
         // The secret is lost (e.g. the row was deleted): the webhook is replaced through a new handshake.
         await w.H.Db.ExecuteAsync("DELETE FROM asana_webhooks");
         Assert.Equal("created", await w.ConnectWebhookAsync());
-        Assert.Equal(2, w.Asana.Handshakes.Count);
+        Assert.Equal(3, w.Asana.Handshakes.Count);
         var replaced = Assert.Single(w.Asana.Webhooks);
         Assert.NotEqual(hook.Gid, replaced.Gid);
         Assert.Equal(replaced.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
