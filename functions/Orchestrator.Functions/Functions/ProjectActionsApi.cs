@@ -81,10 +81,12 @@ public static class ProjectActionsApi
 
             // The handshake reaches /webhooks/asana/{slug} while CreateWebhookAsync is still waiting for its answer.
             await projects.BeginAsanaHandshakeAsync(slug, resource, WebhookFunctions.AsanaHandshakeWindow, ct);
+            var done = false;
             try
             {
                 var created = await asana.CreateWebhookAsync(resource, target, [new AsanaWebhookFilter("task")], ct);
                 await projects.SetAsanaWebhookGidAsync(slug, resource, created.Webhook.Gid, ct);
+                done = true;
                 results.Add(new AsanaWebhookResult(resource, created.Webhook.Gid, "created"));
                 log.LogInformation("Asana webhook {Webhook} created for resource {Resource}", created.Webhook.Gid, resource);
             }
@@ -92,6 +94,14 @@ public static class ProjectActionsApi
             {
                 log.LogWarning("Asana webhook for resource {Resource} not created: {Status} {Reason}", resource, (int?)ex.StatusCode, ex.Message);
                 results.Add(new AsanaWebhookResult(resource, null, $"failed: {ex.Message}"));
+            }
+            finally
+            {
+                if (!done)
+                {
+                    // No webhook: close the window now, or any handshake in the next minutes would be accepted.
+                    await projects.BeginAsanaHandshakeAsync(slug, resource, TimeSpan.Zero, CancellationToken.None);
+                }
             }
         }
 
@@ -130,7 +140,7 @@ public static class ProjectActionsApi
                 var facts = TrackerRules.Evaluate(stored.Definition, task);
                 int? sequence = facts.Triggered == true ? await projects.NextSequenceAsync(slug, task.Gid, ct) : null;
                 var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
-                if (facts.Triggered == true && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
+                if (Routing.DeliveryRouter.StartsTask(snapshot) && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
                 {
                     started++;
                 }

@@ -189,7 +189,7 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
     {
         var facts = TrackerRules.Evaluate(project, task);
         var description = task.HtmlNotes is { } html && TrackerText.Plain(html).Length > 0
-            ? html.Replace("<body>", "", StringComparison.Ordinal).Replace("</body>", "", StringComparison.Ordinal)
+            ? TrackerText.FromAsanaRichText(html)
             : string.IsNullOrWhiteSpace(task.Notes) ? "" : "<p>" + WebUtility.HtmlEncode(task.Notes).Replace("\n", "<br>", StringComparison.Ordinal) + "</p>";
         return new WorkItemSnapshot(
             task.Gid,
@@ -305,6 +305,34 @@ public static partial class TrackerText
         text = Unsupported().Replace(text, "");
         return text.Trim();
     }
+
+    /// <summary>
+    /// Asana rich text (<c>html_notes</c>) as HTML for the TaskSpec: Asana has no <c>&lt;p&gt;</c> or <c>&lt;br&gt;</c>, a newline
+    /// is the line break (https://developers.asana.com/docs/rich-text), which HTML would collapse into a space. Outside
+    /// <c>&lt;pre&gt;</c>, newlines next to block tags go, a blank line becomes a paragraph break and a newline a <c>&lt;br&gt;</c>.
+    /// </summary>
+    /// <param name="html">The <c>&lt;body&gt;…&lt;/body&gt;</c> text.</param>
+    /// <returns>HTML without the <c>body</c> root.</returns>
+    public static string FromAsanaRichText(string html)
+    {
+        var parts = PreBlocks().Split(html.Replace("<body>", "", StringComparison.Ordinal).Replace("</body>", "", StringComparison.Ordinal));
+        for (var i = 0; i < parts.Length; i += 2)
+        {
+            var text = NewlinesAroundBlocks().Replace(parts[i].Replace("\r\n", "\n", StringComparison.Ordinal), "$1");
+            parts[i] = BlankLines().Replace(text, "<p></p>").Replace("\n", "<br>", StringComparison.Ordinal);
+        }
+
+        return string.Concat(parts);
+    }
+
+    [GeneratedRegex("(<pre\\b[^>]*>.*?</pre>)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex PreBlocks();
+
+    [GeneratedRegex("\n*(</?(?:ul|ol|li|h[1-6]|blockquote|hr|table|thead|tbody|tr|td|th)\\b[^>]*>)\n*", RegexOptions.IgnoreCase)]
+    private static partial Regex NewlinesAroundBlocks();
+
+    [GeneratedRegex("\n{2,}")]
+    private static partial Regex BlankLines();
 
     [GeneratedRegex("</?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|tr|td)\\b[^>]*>", RegexOptions.IgnoreCase)]
     private static partial Regex BlockTags();

@@ -92,7 +92,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
 
     private async Task<string> StartOrUpdateAsync(ProjectPlatforms project, string trackerProjectId, string instanceId, WorkItemSnapshot snapshot, string eventKey, string deliveryId, CancellationToken ct)
     {
-        if (snapshot.Triggered == true
+        if (StartsTask(snapshot)
             && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
         {
             logger.LogInformation("Started {InstanceId} from {Tracker} delivery {DeliveryId}", instanceId, project.Tracker.Kind, deliveryId);
@@ -101,8 +101,20 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
 
         return await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), eventKey, ct)
             ? $"updated → {instanceId}"
-            : "ignored: AutoTask is off and there is no task";
+            : snapshot.Triggered == true ? "ignored: the item is cancelled or completed and there is no task" : "ignored: AutoTask is off and there is no task";
     }
+
+    /// <summary>
+    /// Whether an item with no task yet starts one: AutoTask on, and neither cancelled nor completed in the tracker
+    /// (the pipeline would otherwise open a forge issue for work that is already dropped or done). Updates of an
+    /// existing task are not gated by this.
+    /// </summary>
+    /// <param name="snapshot">The item under the project's rules.</param>
+    /// <returns><c>true</c> to start.</returns>
+    public static bool StartsTask(WorkItemSnapshot snapshot) =>
+        snapshot.Triggered == true
+        && !string.Equals(snapshot.Lifecycle, TrackerRules.Cancelled, StringComparison.OrdinalIgnoreCase)
+        && snapshot.Completed != true;
 
     private async Task<string> RouteAsanaAsync(InboxDelivery delivery, CancellationToken ct)
     {

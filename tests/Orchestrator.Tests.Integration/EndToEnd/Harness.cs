@@ -54,6 +54,9 @@ public sealed class Harness : IAsyncDisposable
 
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>Optional handler behind <see cref="Api"/> (set before <see cref="StartHostAsync"/>, e.g. to record every response).</summary>
+    public HttpMessageHandler? ApiHandler { get; set; }
+
     /// <summary>Every log line the host wrote (all levels).</summary>
     public CapturingLoggerProvider Logs { get; } = new();
 
@@ -115,7 +118,7 @@ public sealed class Harness : IAsyncDisposable
         await _app.StartOrchestratorAsync();
         HostUrl = new Uri(_app.Urls.First().TrimEnd('/') + "/");
         PointWebhooksAt(HostUrl);
-        Api = new HttpClient { BaseAddress = HostUrl };
+        Api = ApiHandler is null ? new HttpClient { BaseAddress = HostUrl } : new HttpClient(ApiHandler, disposeHandler: false) { BaseAddress = HostUrl };
     }
 
     public void PointWebhooksAt(Uri host)
