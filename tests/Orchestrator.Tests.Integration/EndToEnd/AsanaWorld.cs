@@ -158,7 +158,7 @@ internal sealed class AsanaWorld : IAsyncDisposable
     }
 
     /// <summary>Comment texts on the Asana task (ours carry the <c>orchestrator ref</c> marker).</summary>
-    public IReadOnlyList<string> Stories(string taskGid) => Asana.Stories(taskGid).Select(s => s.Text).ToArray();
+    public IReadOnlyList<string> Stories(string taskGid) => Asana.Stories(taskGid).Where(s => s.ResourceSubtype == "comment_added").Select(s => s.Text).ToArray();
 
     /// <summary>How often the orchestrator set <c>completed</c> on the task through the API.</summary>
     public int CompletionCalls(string taskGid, bool completed = true) => Asana.Host.Requests.Count(r =>
