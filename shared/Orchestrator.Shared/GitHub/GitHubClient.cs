@@ -406,10 +406,7 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         var visited = new HashSet<Uri>();
         while (next is not null && items.Count < max)
         {
-            if (!visited.Add(next) || visited.Count > MaxPages)
-            {
-                throw new PlatformApiException(PlatformName, operation, null, "the Link header's next page repeats or never ends", isTransient: false);
-            }
+            PlatformHttp.CheckNextPage(visited, next, MaxPages, PlatformName, operation);
 
             var (_, nextLink, root) = await ExchangeAsync(HttpMethod.Get, next, null, operation, allow404: false, cancellationToken).ConfigureAwait(false);
             var pageItems = Read(root, page => readPage(page).ToList(), operation);
@@ -428,29 +425,9 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         return items.Count > max ? items.GetRange(0, max) : items;
     }
 
-    private Uri ResolveNext(string link, string operation)
-    {
-        if (!Uri.TryCreate(_baseUrl, link, out var next)
-            || Uri.Compare(next, _baseUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
-        {
-            // Following it would send the token elsewhere.
-            throw new PlatformApiException(PlatformName, operation, null, "the Link header's next page is not on the API host", isTransient: false);
-        }
+    private Uri ResolveNext(string link, string operation) => PlatformHttp.ResolveNextPage(_baseUrl, link, PlatformName, operation, "the API host");
 
-        return next;
-    }
-
-    private static T Read<T>(JsonElement root, Func<JsonElement, T> read, string operation)
-    {
-        try
-        {
-            return read(root);
-        }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, "the response is not in the documented shape", isTransient: false, inner: e);
-        }
-    }
+    private static T Read<T>(JsonElement root, Func<JsonElement, T> read, string operation) => PlatformHttp.ReadDocumented(PlatformName, root, read, operation);
 
     /// <summary>
     /// Sends one request through <see cref="PlatformHttp"/> and returns the status, the <c>rel="next"</c> link and the

@@ -421,10 +421,7 @@ public sealed class GiteaClient : IGitHubClient
         var visited = new HashSet<Uri>();
         while (next is not null && items.Count < max)
         {
-            if (!visited.Add(next) || visited.Count > MaxPages)
-            {
-                throw new PlatformApiException(PlatformName, operation, null, "the Link header's next page repeats or never ends", isTransient: false);
-            }
+            PlatformHttp.CheckNextPage(visited, next, MaxPages, PlatformName, operation);
 
             var (_, nextLink, root) = await ExchangeAsync(HttpMethod.Get, next, null, operation, allow404: false, cancellationToken).ConfigureAwait(false);
             items.AddRange(Read(root, page => readPage(page).ToList(), operation));
@@ -434,28 +431,9 @@ public sealed class GiteaClient : IGitHubClient
         return items.Count > max ? items.GetRange(0, max) : items;
     }
 
-    private Uri ResolveNext(string link, string operation)
-    {
-        if (!Uri.TryCreate(_apiUrl, link, out var next)
-            || Uri.Compare(next, _apiUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, "the Link header's next page is not on the Gitea host", isTransient: false);
-        }
+    private Uri ResolveNext(string link, string operation) => PlatformHttp.ResolveNextPage(_apiUrl, link, PlatformName, operation, "the Gitea host");
 
-        return next;
-    }
-
-    private static T Read<T>(JsonElement root, Func<JsonElement, T> read, string operation)
-    {
-        try
-        {
-            return read(root);
-        }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new PlatformApiException(PlatformName, operation, null, "the response is not in the documented shape", isTransient: false, inner: e);
-        }
-    }
+    private static T Read<T>(JsonElement root, Func<JsonElement, T> read, string operation) => PlatformHttp.ReadDocumented(PlatformName, root, read, operation);
 
     private async Task<(HttpStatusCode Status, string? Next, JsonElement Body)> ExchangeAsync(
         HttpMethod method, Uri url, JsonObject? payload, string operation, bool allow404, CancellationToken cancellationToken)

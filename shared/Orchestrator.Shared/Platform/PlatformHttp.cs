@@ -199,6 +199,63 @@ internal sealed class PlatformHttp
         return new PlatformApiException(platform, failure.Operation, status, message, transient, retryAfter);
     }
 
+    /// <summary>
+    /// Guards a <c>Link: rel="next"</c> walk (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api;
+    /// Gitea sends the same header): a page seen before, or more than <paramref name="maxPages"/> pages, stops it.
+    /// </summary>
+    /// <param name="visited">Pages fetched so far in this walk.</param>
+    /// <param name="next">The page about to be fetched.</param>
+    /// <param name="maxPages">Most pages one walk may fetch.</param>
+    /// <param name="platform">Platform name for the error.</param>
+    /// <param name="operation">Operation for the error.</param>
+    /// <exception cref="PlatformApiException">The walk repeats or never ends (permanent).</exception>
+    public static void CheckNextPage(HashSet<Uri> visited, Uri next, int maxPages, string platform, string operation)
+    {
+        if (!visited.Add(next) || visited.Count > maxPages)
+        {
+            throw new PlatformApiException(platform, operation, null, "the Link header's next page repeats or never ends", isTransient: false);
+        }
+    }
+
+    /// <summary>The absolute URL of a <c>rel="next"</c> link, refused unless it is on <paramref name="baseUrl"/>'s scheme and host (following it would send the token elsewhere).</summary>
+    /// <param name="baseUrl">API root the client talks to.</param>
+    /// <param name="link">The link as sent.</param>
+    /// <param name="platform">Platform name for the error.</param>
+    /// <param name="operation">Operation for the error.</param>
+    /// <param name="hostDescription">How the error names the host, e.g. <c>the API host</c>.</param>
+    /// <returns>The next page's URL.</returns>
+    /// <exception cref="PlatformApiException">The link leaves the host (permanent).</exception>
+    public static Uri ResolveNextPage(Uri baseUrl, string link, string platform, string operation, string hostDescription)
+    {
+        if (!Uri.TryCreate(baseUrl, link, out var next)
+            || Uri.Compare(next, baseUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
+        {
+            throw new PlatformApiException(platform, operation, null, $"the Link header's next page is not on {hostDescription}", isTransient: false);
+        }
+
+        return next;
+    }
+
+    /// <summary>Reads a 2xx JSON body, turning a shape the API documentation does not describe into a permanent <see cref="PlatformApiException"/>.</summary>
+    /// <typeparam name="T">What is read.</typeparam>
+    /// <param name="platform">Platform name for the error.</param>
+    /// <param name="root">The body.</param>
+    /// <param name="read">The reader (throws <see cref="KeyNotFoundException"/>, <see cref="InvalidOperationException"/> or <see cref="FormatException"/> on a wrong shape).</param>
+    /// <param name="operation">Operation for the error.</param>
+    /// <returns>What <paramref name="read"/> returned.</returns>
+    /// <exception cref="PlatformApiException">The body is not in the documented shape.</exception>
+    public static T ReadDocumented<T>(string platform, JsonElement root, Func<JsonElement, T> read, string operation)
+    {
+        try
+        {
+            return read(root);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new PlatformApiException(platform, operation, null, "the response is not in the documented shape", isTransient: false, inner: e);
+        }
+    }
+
     /// <summary>Replaces <paramref name="secret"/> by <c>***</c> and cuts the text at <paramref name="maxChars"/> (with <c>…</c>) when given.</summary>
     /// <param name="text">Text that may contain the secret.</param>
     /// <param name="secret">The secret.</param>
