@@ -108,7 +108,7 @@ public static class ProjectActionsApi
         return TypedResults.Ok(new AsanaWebhooksResponse(results));
     }
 
-    private static async Task<IResult> SyncAsync(string slug, ProjectStore projects, PlatformRegistry platforms, DurableEngine engine, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> SyncAsync(string slug, ProjectStore projects, PlatformRegistry platforms, Routing.DeliveryRouter router, TimeProvider clock, CancellationToken ct)
     {
         var stored = await projects.GetAsync(slug, ct);
         if (stored is null)
@@ -121,8 +121,7 @@ public static class ProjectActionsApi
             return TypedResults.Problem($"Project '{slug}' does not use Asana; Plane projects are synced by their webhooks.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var project = platforms.For(stored);
-        var asana = ((AsanaTracker)project.Tracker).Client;
+        var asana = ((AsanaTracker)platforms.For(stored).Tracker).Client;
         var since = clock.GetUtcNow() - SyncWindow;
         int started = 0, updated = 0, skipped = 0, seen = 0;
         var done = new HashSet<string>(StringComparer.Ordinal);
@@ -136,22 +135,13 @@ public static class ProjectActionsApi
                 }
 
                 seen++;
-                var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Asana, task.Gid);
-                var facts = TrackerRules.Evaluate(stored.Definition, task);
-                int? sequence = facts.Triggered == true ? await projects.NextSequenceAsync(slug, task.Gid, ct) : null;
-                var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
-                if (Routing.DeliveryRouter.StartsTask(snapshot) && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
+                var (result, _) = await router.ApplyAsanaTaskAsync(stored, task, $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", "sync", ct);
+                _ = result switch
                 {
-                    started++;
-                }
-                else if (await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", ct))
-                {
-                    updated++;
-                }
-                else
-                {
-                    skipped++;
-                }
+                    Routing.TaskRouting.Started => started++,
+                    Routing.TaskRouting.Updated => updated++,
+                    _ => skipped++,
+                };
             }
         }
 

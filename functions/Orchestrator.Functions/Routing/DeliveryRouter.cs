@@ -87,31 +87,46 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             snapshot = PlaneTracker.WithFacts(stored.Definition, snapshot, stateName);
         }
 
-        return await StartOrUpdateAsync(project, projectId, instanceId, snapshot, eventKey, delivery.DeliveryId, ct);
+        return (await StartOrUpdateAsync(project, projectId, instanceId, snapshot, eventKey, $"delivery {delivery.DeliveryId}", ct)).Outcome;
     }
 
-    private async Task<string> StartOrUpdateAsync(ProjectPlatforms project, string trackerProjectId, string instanceId, WorkItemSnapshot snapshot, string eventKey, string deliveryId, CancellationToken ct)
+    private async Task<(TaskRouting Result, string Outcome)> StartOrUpdateAsync(ProjectPlatforms project, string trackerProjectId, string instanceId, WorkItemSnapshot snapshot, string eventKey, string source, CancellationToken ct)
     {
         if (StartsTask(snapshot)
             && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
         {
-            logger.LogInformation("Started {InstanceId} from {Tracker} delivery {DeliveryId}", instanceId, project.Tracker.Kind, deliveryId);
-            return $"started {instanceId}";
+            logger.LogInformation("Started {InstanceId} from {Tracker} {Source}", instanceId, project.Tracker.Kind, source);
+            return (TaskRouting.Started, $"started {instanceId}");
         }
 
         return await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), eventKey, ct)
-            ? $"updated → {instanceId}"
-            : snapshot.Triggered == true ? "ignored: the item is cancelled or completed and there is no task" : "ignored: AutoTask is off and there is no task";
+            ? (TaskRouting.Updated, $"updated → {instanceId}")
+            : (TaskRouting.Ignored, snapshot.Triggered == true ? "ignored: the item is cancelled or completed and there is no task" : "ignored: AutoTask is off and there is no task");
     }
 
     /// <summary>
-    /// Whether an item with no task yet starts one: AutoTask on, and neither cancelled nor completed in the tracker
-    /// (the pipeline would otherwise open a forge issue for work that is already dropped or done). Updates of an
-    /// existing task are not gated by this.
+    /// Starts the task of one Asana task (AutoTask on, not cancelled, not completed) or brings its running task up to
+    /// date; used by webhook routing and by <c>POST /api/projects/{slug}/sync</c>.
     /// </summary>
-    /// <param name="snapshot">The item under the project's rules.</param>
-    /// <returns><c>true</c> to start.</returns>
-    public static bool StartsTask(WorkItemSnapshot snapshot) =>
+    /// <param name="stored">The Asana project.</param>
+    /// <param name="task">The task as fetched (custom fields, tags, memberships).</param>
+    /// <param name="eventKey">Idempotency key of the update event.</param>
+    /// <param name="source">What brought it (for the log), e.g. <c>delivery sha256:…</c> or <c>sync</c>.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>What was done, and the outcome line for the inbox.</returns>
+    public async Task<(TaskRouting Result, string Outcome)> ApplyAsanaTaskAsync(StoredProject stored, AsanaTask task, string eventKey, string source, CancellationToken ct)
+    {
+        var trackerProjectId = task.Memberships.Select(m => m.ProjectGid).FirstOrDefault(g => g is not null && stored.Definition.Tracker.ProjectIds.Contains(g))
+            ?? stored.Definition.Tracker.ProjectIds[0];
+        var facts = TrackerRules.Evaluate(stored.Definition, task);
+        var sequence = facts.Triggered == true ? await projects.NextSequenceAsync(stored.Definition.Slug, task.Gid, ct) : (int?)null;
+        var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
+        var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Asana, task.Gid);
+        return await StartOrUpdateAsync(platforms.For(stored), trackerProjectId, instanceId, snapshot, eventKey, source, ct);
+    }
+
+    // An item starts a task only with AutoTask on, and never when it is already cancelled or completed.
+    private static bool StartsTask(WorkItemSnapshot snapshot) =>
         snapshot.Triggered == true
         && !string.Equals(snapshot.Lifecycle, TrackerRules.Cancelled, StringComparison.OrdinalIgnoreCase)
         && snapshot.Completed != true;
@@ -124,8 +139,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             return $"ignored: Asana delivery for unknown project '{delivery.ProjectSlug}'";
         }
 
-        var project = platforms.For(stored);
-        var tracker = (AsanaTracker)project.Tracker;
+        var tracker = (AsanaTracker)platforms.For(stored).Tracker;
         var outcomes = new List<string>();
         foreach (var group in AsanaWebhooks.ParseEvents(delivery.Body).Where(e => e.TaskGid is not null).GroupBy(e => e.TaskGid!))
         {
@@ -150,12 +164,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                 continue;
             }
 
-            var trackerProjectId = task.Memberships.Select(m => m.ProjectGid).FirstOrDefault(g => g is not null && stored.Definition.Tracker.ProjectIds.Contains(g))
-                ?? stored.Definition.Tracker.ProjectIds[0];
-            var facts = TrackerRules.Evaluate(stored.Definition, task);
-            var sequence = facts.Triggered == true ? await projects.NextSequenceAsync(stored.Definition.Slug, taskGid, ct) : (int?)null;
-            var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
-            outcomes.Add(await StartOrUpdateAsync(project, trackerProjectId, instanceId, snapshot, eventKey, delivery.DeliveryId, ct));
+            outcomes.Add((await ApplyAsanaTaskAsync(stored, task, eventKey, $"delivery {delivery.DeliveryId}", ct)).Outcome);
         }
 
         return outcomes.Count == 0 ? "ignored: no task events" : string.Join("; ", outcomes);
@@ -360,4 +369,17 @@ public static class PlanePayloads
     /// <summary>From an API work item.</summary>
     public static WorkItemSnapshot Snapshot(PlaneWorkItem item) => new(
         item.Id, item.SequenceId, item.Name, item.DescriptionHtml ?? "", item.Labels.Select(l => l.Name).ToArray(), item.State?.Group);
+}
+
+/// <summary>What routing did with one tracker item.</summary>
+public enum TaskRouting
+{
+    /// <summary>A task started.</summary>
+    Started,
+
+    /// <summary>The running task received the item as an update.</summary>
+    Updated,
+
+    /// <summary>Nothing: no task, and the item does not start one.</summary>
+    Ignored,
 }
