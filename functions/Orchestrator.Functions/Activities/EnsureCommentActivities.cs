@@ -18,8 +18,8 @@ public sealed class EnsureTrackerCommentActivity(PlatformRegistry platforms) : A
     protected override async Task<object?> RunAsync(ActivityContext context, EnsureTrackerCommentInput input, CancellationToken cancellationToken)
     {
         var (_, project) = await platforms.ForInstanceAsync(context.InstanceId, cancellationToken);
-        var created = await project.Tracker.EnsureCommentAsync(input.ProjectId, input.WorkItemId, $"{context.InstanceId}:{input.Key}", input.Html, cancellationToken);
-        return new CommentEnsured(project.Tracker.Kind, input.Key, created);
+        var outcome = await project.Tracker.EnsureCommentAsync(input.ProjectId, input.WorkItemId, $"{context.InstanceId}:{input.Key}", input.Html, cancellationToken);
+        return new CommentEnsured(project.Tracker.Kind, input.Key, outcome == CommentOutcome.Created, outcome == CommentOutcome.ItemGone);
     }
 }
 

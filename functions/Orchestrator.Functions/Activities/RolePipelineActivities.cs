@@ -269,7 +269,8 @@ public sealed class PostStageCommentActivity(PlatformRegistry platforms) : Activ
     protected override async Task<object?> RunAsync(ActivityContext activity, PostStageCommentInput input, CancellationToken cancellationToken)
     {
         var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
-        return new PipelineCommentPosted(input.Key, await project.Tracker.EnsureCommentAsync(input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+        var outcome = await project.Tracker.EnsureCommentAsync(input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken);
+        return new PipelineCommentPosted(input.Key, outcome == CommentOutcome.Created, outcome == CommentOutcome.ItemGone);
     }
 }
 
@@ -283,7 +284,8 @@ public sealed class PostEscalationCommentActivity(PlatformRegistry platforms) : 
     protected override async Task<object?> RunAsync(ActivityContext activity, PostEscalationCommentInput input, CancellationToken cancellationToken)
     {
         var (_, project) = await platforms.ForInstanceAsync(activity.InstanceId, cancellationToken);
-        return new PipelineCommentPosted(input.Key, await project.Tracker.EnsureCommentAsync(input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken));
+        var outcome = await project.Tracker.EnsureCommentAsync(input.TrackerProjectId, input.WorkItemId, $"{activity.InstanceId}:{input.Key}", input.Html, cancellationToken);
+        return new PipelineCommentPosted(input.Key, outcome == CommentOutcome.Created, outcome == CommentOutcome.ItemGone);
     }
 }
 

@@ -35,8 +35,10 @@ public interface ITracker
     /// <param name="externalId">Stable id of this comment, <c>&lt;instance&gt;:&lt;key&gt;</c>.</param>
     /// <param name="html">Comment as simple HTML (<c>&lt;p&gt;</c>, <c>&lt;a&gt;</c>, <c>&lt;code&gt;</c>, <c>&lt;strong&gt;</c>).</param>
     /// <param name="cancellationToken">Cancellation.</param>
-    /// <returns><c>true</c> when created now, <c>false</c> when it already existed.</returns>
-    Task<bool> EnsureCommentAsync(string trackerProjectId, string itemId, string externalId, string html, CancellationToken cancellationToken);
+    /// <returns>Created now, already there, or <see cref="CommentOutcome.ItemGone"/> when the item was deleted (the tracker refused the
+    /// comment and the item itself now reads as 404/410), so that a caller neither retries nor reports an error.</returns>
+    /// <exception cref="Orchestrator.Shared.Platform.PlatformApiException">The tracker answered with an error and the item still exists.</exception>
+    Task<CommentOutcome> EnsureCommentAsync(string trackerProjectId, string itemId, string externalId, string html, CancellationToken cancellationToken);
 
     /// <summary>Completes the item (Plane: a state of group <c>completed</c>; Asana: <c>completed: true</c>).</summary>
     /// <param name="trackerProjectId">Tracker project.</param>
@@ -101,17 +103,21 @@ public sealed class PlaneTracker(IPlaneClient plane, ProjectDefinition project, 
     }
 
     /// <inheritdoc />
-    public async Task<bool> EnsureCommentAsync(string trackerProjectId, string itemId, string externalId, string html, CancellationToken cancellationToken)
-    {
-        var comments = await plane.ListCommentsAsync(trackerProjectId, itemId, cancellationToken);
-        if (comments.Any(c => c.ExternalId == externalId))
-        {
-            return false;
-        }
+    public Task<CommentOutcome> EnsureCommentAsync(string trackerProjectId, string itemId, string externalId, string html, CancellationToken cancellationToken) =>
+        TrackerComments.UnlessGoneAsync(
+            async () =>
+            {
+                var comments = await plane.ListCommentsAsync(trackerProjectId, itemId, cancellationToken);
+                if (comments.Any(c => c.ExternalId == externalId))
+                {
+                    return false;
+                }
 
-        await plane.CreateCommentAsync(trackerProjectId, itemId, html, externalId, cancellationToken);
-        return true;
-    }
+                // A deleted item: Plane lists its comments as an empty page, then refuses the insert with 400.
+                await plane.CreateCommentAsync(trackerProjectId, itemId, html, externalId, cancellationToken);
+                return true;
+            },
+            () => plane.GetWorkItemAsync(trackerProjectId, itemId, cancellationToken));
 
     /// <inheritdoc />
     public async Task<(string StateName, bool CompletedByUs)> CompleteAsync(string trackerProjectId, string itemId, CancellationToken cancellationToken)
@@ -213,19 +219,22 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
     }
 
     /// <inheritdoc />
-    public async Task<bool> EnsureCommentAsync(string trackerProjectId, string itemId, string externalId, string html, CancellationToken cancellationToken)
-    {
-        var marker = Marker(externalId);
-        var before = (await asana.ListStoriesAsync(itemId, cancellationToken)).Any(s =>
-            s.ResourceSubtype == "comment_added" && ((s.Text?.Contains(marker, StringComparison.Ordinal) ?? false) || (s.HtmlText?.Contains(marker, StringComparison.Ordinal) ?? false)));
-        if (before)
-        {
-            return false;
-        }
+    public Task<CommentOutcome> EnsureCommentAsync(string trackerProjectId, string itemId, string externalId, string html, CancellationToken cancellationToken) =>
+        TrackerComments.UnlessGoneAsync(
+            async () =>
+            {
+                var marker = Marker(externalId);
+                var before = (await asana.ListStoriesAsync(itemId, cancellationToken)).Any(s =>
+                    s.ResourceSubtype == "comment_added" && ((s.Text?.Contains(marker, StringComparison.Ordinal) ?? false) || (s.HtmlText?.Contains(marker, StringComparison.Ordinal) ?? false)));
+                if (before)
+                {
+                    return false;
+                }
 
-        await asana.AddHtmlCommentAsync(itemId, $"<body>{TrackerText.AsanaRichText(html)}\n<em>{marker}</em></body>", cancellationToken);
-        return true;
-    }
+                await asana.AddHtmlCommentAsync(itemId, $"<body>{TrackerText.AsanaRichText(html)}\n<em>{marker}</em></body>", cancellationToken);
+                return true;
+            },
+            () => asana.GetTaskAsync(itemId, cancellationToken));
 
     /// <inheritdoc />
     public async Task<(string StateName, bool CompletedByUs)> CompleteAsync(string trackerProjectId, string itemId, CancellationToken cancellationToken)
@@ -348,4 +357,51 @@ public static partial class TrackerText
 
     [GeneratedRegex("</?(?!(a|strong|em|code|u|s)\\b)[a-z][^>]*>", RegexOptions.IgnoreCase)]
     private static partial Regex Unsupported();
+}
+
+/// <summary>What <see cref="ITracker.EnsureCommentAsync"/> did.</summary>
+public enum CommentOutcome
+{
+    /// <summary>Posted now.</summary>
+    Created,
+
+    /// <summary>A comment with the same external id was already there (a retry or a resume after a crash).</summary>
+    AlreadyThere,
+
+    /// <summary>The item no longer exists (deleted in the tracker meanwhile); nothing was posted.</summary>
+    ItemGone,
+}
+
+/// <summary>Tells a comment refused because its item was deleted from any other refusal.</summary>
+internal static class TrackerComments
+{
+    /// <summary>
+    /// Runs <paramref name="ensure"/>; when the tracker refuses it permanently (400, 404, 410), reads the item with
+    /// <paramref name="probe"/>: a 404/410 there means the item is gone and the outcome is <see cref="CommentOutcome.ItemGone"/>;
+    /// otherwise the first error stands.
+    /// </summary>
+    /// <param name="ensure">Finds or posts the comment; <c>true</c> when it posted.</param>
+    /// <param name="probe">Reads the item.</param>
+    /// <returns>The outcome.</returns>
+    public static async Task<CommentOutcome> UnlessGoneAsync(Func<Task<bool>> ensure, Func<Task> probe)
+    {
+        try
+        {
+            return await ensure() ? CommentOutcome.Created : CommentOutcome.AlreadyThere;
+        }
+        catch (Orchestrator.Shared.Platform.PlatformApiException refused) when (!refused.IsTransient
+            && refused.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Gone)
+        {
+            try
+            {
+                await probe();
+            }
+            catch (Orchestrator.Shared.Platform.PlatformApiException missing) when (missing.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+            {
+                return CommentOutcome.ItemGone;
+            }
+
+            throw;
+        }
+    }
 }

@@ -159,8 +159,9 @@ public sealed record PipelineCancelled(string Reason) : RolePipelineEvent;
 
 /// <summary>Result of a comment activity.</summary>
 /// <param name="Key">The comment's idempotency key.</param>
-/// <param name="Created"><c>false</c> when it already existed.</param>
-public sealed record PipelineCommentPosted(string Key, bool Created) : RolePipelineEvent;
+/// <param name="Created"><c>false</c> when it already existed, or when <paramref name="ItemGone"/>.</param>
+/// <param name="ItemGone"><c>true</c> when the tracker item no longer exists (deleted meanwhile): nothing was posted.</param>
+public sealed record PipelineCommentPosted(string Key, bool Created, bool ItemGone = false) : RolePipelineEvent;
 
 /// <summary>An activity failed for good (retries exhausted or a permanent error).</summary>
 /// <param name="Activity">Activity name.</param>

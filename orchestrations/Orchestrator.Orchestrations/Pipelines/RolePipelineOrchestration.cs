@@ -148,7 +148,8 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
                 return step.Say($"Cancelled: {c.Reason}");
 
             case PipelineCommentPosted c:
-                return step.Say(c.Created ? $"Comment posted ({c.Key})" : $"Comment already posted ({c.Key})");
+                return step.Say(c.ItemGone ? $"Comment not posted ({c.Key}): the tracker item no longer exists"
+                    : c.Created ? $"Comment posted ({c.Key})" : $"Comment already posted ({c.Key})");
 
             case PipelineActivityFailed f:
                 return OnActivityFailed(step, f, now);

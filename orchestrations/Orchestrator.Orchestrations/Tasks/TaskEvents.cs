@@ -68,8 +68,9 @@ public sealed record IssueEnsured(int Number, string Url, bool Created) : TaskEv
 /// <summary>Result of a comment activity.</summary>
 /// <param name="Target">Where it was posted: the tracker or forge kind (<c>plane</c>, <c>asana</c>, <c>github</c>, <c>gitea</c>).</param>
 /// <param name="Key">The comment's idempotency key.</param>
-/// <param name="Created"><c>false</c> when it already existed.</param>
-public sealed record CommentEnsured(string Target, string Key, bool Created) : TaskEvent;
+/// <param name="Created"><c>false</c> when it already existed, or when <paramref name="ItemGone"/>.</param>
+/// <param name="ItemGone"><c>true</c> when the tracker item no longer exists (deleted meanwhile): nothing was posted and nothing will be.</param>
+public sealed record CommentEnsured(string Target, string Key, bool Created, bool ItemGone = false) : TaskEvent;
 
 /// <summary>A pull request whose body closes the task's issue is open (opened / edited / reopened).</summary>
 /// <param name="Repo">PR repository <c>owner/name</c>.</param>

@@ -204,7 +204,8 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             }
 
             case CommentEnsured c:
-                return step.Say(c.Created ? $"Comment posted on {c.Target} ({c.Key})" : $"Comment already on {c.Target} ({c.Key})");
+                return step.Say(c.ItemGone ? $"Comment not posted on {c.Target} ({c.Key}): the {s.Project.TrackerName} item no longer exists"
+                    : c.Created ? $"Comment posted on {c.Target} ({c.Key})" : $"Comment already on {c.Target} ({c.Key})");
 
             case ForgeLabelSet l:
                 return step.Say(l.Present

@@ -23,14 +23,14 @@ public sealed class AsanaTrackerCompletionTests
         await using var kit = await AsanaTestKit.StartAsync();
         var task = kit.Simulator.CreateTask(kit.ProjectGid, "Add login");
         var tracker = new AsanaTracker(kit.Client, Project, store: null!); // the store is only used for sequence numbers
-        Assert.True(await tracker.EnsureCommentAsync("2", task.Gid, "asana-x:issue-link", "<p>Issue created</p>", CancellationToken.None));
+        Assert.Equal(CommentOutcome.Created, await tracker.EnsureCommentAsync("2", task.Gid, "asana-x:issue-link", "<p>Issue created</p>", CancellationToken.None));
 
         Assert.Equal(("completed", true), await tracker.CompleteAsync("2", task.Gid, CancellationToken.None));
         Assert.True(kit.Simulator.GetTask(task.Gid).Completed);
 
         // The activity ran again (its first answer was lost): the task is completed, by the author of our comments.
         Assert.Equal(("completed", true), await tracker.CompleteAsync("2", task.Gid, CancellationToken.None));
-        Assert.False(await tracker.EnsureCommentAsync("2", task.Gid, "asana-x:issue-link", "<p>Issue created</p>", CancellationToken.None));
+        Assert.Equal(CommentOutcome.AlreadyThere, await tracker.EnsureCommentAsync("2", task.Gid, "asana-x:issue-link", "<p>Issue created</p>", CancellationToken.None));
     }
 
     [Fact]

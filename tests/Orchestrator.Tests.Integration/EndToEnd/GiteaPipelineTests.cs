@@ -295,6 +295,7 @@ public sealed class GiteaPipelineTests
         var issue = g.SingleIssue();
         await g.Gitea.OpenPullRequestAsync(Harness.Repo, "Fix", $"Fixes #{issue.Number}");
         await h.WaitForStatusAsync(id, TaskStatus.PR_CREATED);
+        await h.QuiesceAsync(); // the PR link comment is posted before the item goes (the race is PipelineTests')
 
         var (_, status) = await h.Plane.DeleteWorkItemAsync(item.Id);
         Assert.Equal(HttpStatusCode.Accepted, status);

@@ -158,6 +158,33 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task A_comment_due_on_an_item_deleted_meanwhile_is_dropped_after_one_attempt_without_a_warning()
+    {
+        await using var h = await Harness.StartAsync();
+        var (id, item) = await h.CreateTaskAsync();
+        await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+        await h.QuiesceAsync();
+        var issue = Assert.Single(h.GitHub.Issues(Harness.Repo));
+
+        // Deleted in Plane, its webhook not yet here, when the PR link comment goes out.
+        await h.Plane.DeleteWorkItemAsync(item.Id, deliver: false);
+        await h.GitHub.OpenPullRequestAsync(Harness.Repo, "Fix", $"Fixes #{issue.Number}");
+        await h.WaitForStatusAsync(id, TaskStatus.PR_CREATED);
+        await h.QuiesceAsync();
+
+        var task = (await h.GetTaskAsync(id))!;
+        Assert.Contains(task.Timeline, t => t.Summary.Contains("(pr-link:", StringComparison.Ordinal) && t.Summary.Contains("no longer exists", StringComparison.Ordinal));
+        Assert.Empty(task.Warnings);
+
+        // Plane's answers to a deleted item, each seen once: the activity was not retried.
+        Assert.Equal(
+            [$"plane: comments of unknown work item {item.Id} (Plane answers an empty page)", $"plane: POST comment on unknown work item {item.Id} → 400",
+                $"plane: GET /api/v1/workspaces/acme/projects/{h.ProjectId}/work-items/{item.Id}/ → 404 (no such work item or comment)"],
+            h.Plane.Host.UnexpectedRequests);
+        Assert.Empty(h.GitHub.Host.UnexpectedRequests);
+    }
+
+    [Fact]
     public async Task Every_delivery_sent_twice_gives_one_issue_and_one_comment_each()
     {
         await using var h = await Harness.StartAsync();

@@ -582,6 +582,21 @@ public sealed class TaskPipelineSyncRulesTests
         Assert.Equal(expected, _decider.Decide(state, new CommentEnsured("plane", "k", false), T0).CustomStatus);
     }
 
+    [Fact]
+    public void A_comment_whose_item_is_gone_is_recorded_without_a_warning_or_a_retry()
+    {
+        var state = At(TaskStatus.PR_CREATED);
+
+        var d = _decider.Decide(state, new CommentEnsured("plane", "pr-link:acme/web#7", Created: false, ItemGone: true), T0);
+
+        Assert.Equal(TaskStatus.PR_CREATED, d.State.Status);
+        Assert.Empty(d.State.Warnings);
+        Assert.Empty(d.Commands);
+        Assert.Contains("pr-link:acme/web#7", d.Summary, StringComparison.Ordinal);
+        Assert.Contains("no longer exists", d.Summary, StringComparison.Ordinal);
+        Assert.Contains("already on", _decider.Decide(state, new CommentEnsured("plane", "k", Created: false), T0).Summary, StringComparison.Ordinal);
+    }
+
     // ---------------------------------------------------------------- Completion / reopen
 
     [Theory]

@@ -148,6 +148,19 @@ public sealed class RolePipelineOrchestrationTests
     }
 
     [Fact]
+    public void A_stage_comment_whose_tracker_item_is_gone_changes_nothing_but_the_timeline()
+    {
+        var f = new Flow();
+        var before = f.State;
+
+        var d = f.On(new PipelineCommentPosted("stage:analysis:1", Created: false, ItemGone: true));
+
+        Assert.Equal(before.Phase, d.State.Phase);
+        Assert.Empty(d.Commands);
+        Assert.Contains("no longer exists", d.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Only_RolePipelineStarted_can_start_an_instance() =>
         Assert.Throws<InvalidOperationException>(() => new RolePipelineOrchestration().Decide(null, new PipelineRetryRequested(), T0));
 
