@@ -79,6 +79,10 @@ public static class ProjectActionsApi
                 await asana.DeleteWebhookAsync(existing.Gid, ct);
             }
 
+            // The webhook we created for this resource before (e.g. under an older public URL): replaced below once
+            // the new one exists. Only a gid we stored is deleted, never another deployment's webhook on the resource.
+            var previous = (await projects.ListAsanaWebhooksAsync(slug, ct)).FirstOrDefault(r => r.ResourceGid == resource)?.WebhookGid;
+
             // The handshake reaches /webhooks/asana/{slug} while CreateWebhookAsync is still waiting for its answer.
             await projects.BeginAsanaHandshakeAsync(slug, resource, WebhookFunctions.AsanaHandshakeWindow, ct);
             var done = false;
@@ -87,7 +91,10 @@ public static class ProjectActionsApi
                 var created = await asana.CreateWebhookAsync(resource, target, [new AsanaWebhookFilter("task")], ct);
                 await projects.SetAsanaWebhookGidAsync(slug, resource, created.Webhook.Gid, ct);
                 done = true;
-                results.Add(new AsanaWebhookResult(resource, created.Webhook.Gid, "created"));
+                var replaced = previous is not null && previous != created.Webhook.Gid && previous != existing?.Gid
+                    ? await DeletePreviousAsanaWebhookAsync(asana, previous, resource, log, ct)
+                    : null;
+                results.Add(new AsanaWebhookResult(resource, created.Webhook.Gid, "created", replaced));
                 log.LogInformation("Asana webhook {Webhook} created for resource {Resource}", created.Webhook.Gid, resource);
             }
             catch (PlatformApiException ex)
@@ -106,6 +113,28 @@ public static class ProjectActionsApi
         }
 
         return TypedResults.Ok(new AsanaWebhooksResponse(results));
+    }
+
+    /// <summary>Deletes our earlier webhook of a resource; one already gone (404) counts as deleted.</summary>
+    /// <returns>The deleted gid, or <c>null</c> when Asana refused (logged; the old webhook then fails its signature checks).</returns>
+    private static async Task<string?> DeletePreviousAsanaWebhookAsync(IAsanaClient asana, string previous, string resource, ILogger log, CancellationToken ct)
+    {
+        try
+        {
+            await asana.DeleteWebhookAsync(previous, ct);
+        }
+        catch (PlatformApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // Asana already removed it (e.g. after 24 h of failed deliveries).
+        }
+        catch (PlatformApiException ex)
+        {
+            log.LogWarning("Earlier Asana webhook {Webhook} of resource {Resource} not deleted: {Status} {Reason}", previous, resource, (int?)ex.StatusCode, ex.Message);
+            return null;
+        }
+
+        log.LogInformation("Earlier Asana webhook {Webhook} of resource {Resource} deleted", previous, resource);
+        return previous;
     }
 
     private static async Task<IResult> SyncAsync(string slug, ProjectStore projects, PlatformRegistry platforms, Routing.DeliveryRouter router, TimeProvider clock, CancellationToken ct)
@@ -210,10 +239,13 @@ public sealed class CreateAsanaWebhooksRequest
 /// <param name="Resource">Asana project gid.</param>
 /// <param name="WebhookGid">Webhook gid, when it exists.</param>
 /// <param name="Status"><c>created</c>, <c>exists</c> or <c>failed: …</c>.</param>
+/// <param name="Replaced">The gid of the webhook we had created for this resource before (e.g. under an older public URL), deleted once
+/// the new one existed; <c>null</c> when there was none.</param>
 public sealed record AsanaWebhookResult(
     [property: JsonPropertyName("resource")] string Resource,
     [property: JsonPropertyName("webhook_gid")] string? WebhookGid,
-    [property: JsonPropertyName("status")] string Status);
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("replaced"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Replaced = null);
 
 /// <summary>Answer of <c>POST /api/projects/{slug}/asana/webhooks</c>.</summary>
 /// <param name="Webhooks">One entry per Asana project.</param>

@@ -91,6 +91,26 @@ public sealed class AsanaPipelineTests
         Assert.Equal(replaced.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
         Assert.Equal(HttpStatusCode.OK, Assert.Single(await w.Asana.SendHeartbeatAsync()).Answer);
 
+        // The public URL changed (here: another name for the same host): the new webhook is created, then the one we
+        // had created before is deleted, so Asana does not keep delivering to the old address.
+        var moved = new Uri($"http://localhost:{w.H.HostUrl.Port}/");
+        var (movedStatus, movedBody) = await w.PostJsonAsync($"api/projects/{AsanaWorld.Slug}/asana/webhooks", new { public_url = moved });
+        Assert.Equal(HttpStatusCode.OK, movedStatus);
+        var current = Assert.Single(w.Asana.Webhooks);
+        Assert.Equal(moved.Host, current.Target.Host);
+        Assert.NotEqual(replaced.Gid, current.Gid);
+        using (var answer = JsonDocument.Parse(movedBody))
+        {
+            var entry = Assert.Single(answer.RootElement.GetProperty("webhooks").EnumerateArray().ToArray());
+            Assert.Equal("created", entry.GetProperty("status").GetString());
+            Assert.Equal(current.Gid, entry.GetProperty("webhook_gid").GetString());
+            Assert.Equal(replaced.Gid, entry.GetProperty("replaced").GetString());
+        }
+
+        Assert.Equal(current.Gid, Assert.Single(await w.Store.ListAsanaWebhooksAsync(AsanaWorld.Slug)).WebhookGid);
+        Assert.Equal(current.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
+        Assert.Equal(HttpStatusCode.OK, Assert.Single(await w.Asana.SendHeartbeatAsync()).Answer);
+
         await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
