@@ -6,9 +6,10 @@ namespace Orchestrator.Shared.Projects;
 /// <summary>
 /// Seeds the <c>projects</c> table from <c>ORCH_PROJECTS_JSON</c> at startup: every legacy entry
 /// (<see cref="OrchestratorSettings.Projects"/>, converted by <see cref="FromLegacy"/>) and every new-shape entry
-/// (<see cref="OrchestratorSettings.ProjectSeeds"/>) is created or updated (<see cref="ProjectStore.UpsertAsync"/>;
-/// secrets the entry does not mention are kept, an unchanged entry writes nothing). The environment wins over edits
-/// made through the API to the same slug.
+/// (<see cref="OrchestratorSettings.ProjectSeeds"/>) is created, or updated when the entry changed since the start that
+/// applied it last (<see cref="ProjectStore.UpsertAsync"/>; secrets the entry does not mention are kept). An entry that did
+/// not change writes nothing, so edits made through the API survive restarts until the entry itself is edited; a project
+/// deleted through the API while its entry remains comes back at the next start.
 /// </summary>
 /// <param name="settings">Host settings.</param>
 /// <param name="store">Project store.</param>

@@ -209,9 +209,11 @@ public sealed class ProjectStore
     }
 
     /// <summary>
-    /// Creates the project, or updates it to <paramref name="definition"/> keeping the secrets
-    /// <paramref name="secrets"/> does not mention (startup bootstrap). Nothing is written when nothing changes,
-    /// so restarts do not bump the version.
+    /// Applies a seed entry (startup bootstrap): creates the project, or — when the entry differs from the one applied
+    /// last time — updates it to <paramref name="definition"/> keeping the secrets <paramref name="secrets"/> does not
+    /// mention. An entry equal to the last one applied writes nothing, so edits made through the API since then stay
+    /// and restarts do not bump the version. The entry's SHA-256 digest (definition and secret values) is kept encrypted
+    /// in <c>projects.seed_digest</c>, bound to the project like its secrets.
     /// </summary>
     /// <param name="definition">The definition (validated).</param>
     /// <param name="secrets">Name → value (set) or <c>null</c>/<c>""</c> (remove); others kept.</param>
@@ -225,6 +227,7 @@ public sealed class ProjectStore
         CancellationToken cancellationToken = default)
     {
         ThrowIfInvalid(definition, secrets);
+        var digest = SeedDigest(definition, secrets);
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await LockWritesAsync(connection, cancellationToken);
@@ -237,10 +240,25 @@ public sealed class ProjectStore
                 ?? throw new ProjectConflictException($"A project with slug '{definition.Slug}' already exists.");
             outcome = UpsertOutcome.Created;
         }
+        else if (current.SeedDigest is { } applied && _protector.Unprotect(applied, SeedDigestContext(definition.Slug)) == digest)
+        {
+            // The same entry as last time: whatever the API changed since stays.
+            await tx.CommitAsync(cancellationToken);
+            var kept = current.Envelopes.ToDictionary(
+                e => e.Key, e => _protector.Unprotect(e.Value, SecretProtector.ContextFor(current.Slug, e.Key)), StringComparer.Ordinal);
+            return (new StoredProject(ProjectJson.Deserialize(current.DefinitionJson), kept, current.Version, current.CreatedAt, current.UpdatedAt), UpsertOutcome.Unchanged);
+        }
         else
         {
             result = await WriteUpdateAsync(connection, current, definition, secrets, force: false, cancellationToken);
             outcome = result.Version == current.Version ? UpsertOutcome.Unchanged : UpsertOutcome.Updated;
+        }
+
+        await using (var remember = new NpgsqlCommand("UPDATE projects SET seed_digest = @digest WHERE slug = @slug", connection))
+        {
+            remember.Parameters.AddWithValue("digest", _protector.Protect(digest, SeedDigestContext(definition.Slug)));
+            remember.Parameters.AddWithValue("slug", definition.Slug);
+            await remember.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await tx.CommitAsync(cancellationToken);
@@ -500,12 +518,25 @@ public sealed class ProjectStore
             : null;
     }
 
-    private sealed record CurrentRow(string Slug, string DefinitionJson, Dictionary<string, string> Envelopes, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    private static string SeedDigestContext(string slug) => SecretProtector.ContextFor(slug, "seed_digest");
+
+    /// <summary>SHA-256 (hex) of a seed entry: its definition as stored, then each secret as name and value, by name.</summary>
+    private static string SeedDigest(ProjectDefinition definition, IReadOnlyDictionary<string, string?> secrets)
+    {
+        var canonical = new JsonObject
+        {
+            ["definition"] = JsonNode.Parse(ProjectJson.Serialize(definition)),
+            ["secrets"] = new JsonArray([.. secrets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => (JsonNode)new JsonArray(s.Key, s.Value))]),
+        };
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical.ToJsonString())));
+    }
+
+    private sealed record CurrentRow(string Slug, string DefinitionJson, Dictionary<string, string> Envelopes, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? SeedDigest);
 
     private static async Task<CurrentRow?> LoadForUpdateAsync(NpgsqlConnection connection, string slug, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT definition::text, secrets::text, version, created_at, updated_at FROM projects WHERE slug = @slug FOR UPDATE", connection);
+            "SELECT definition::text, secrets::text, version, created_at, updated_at, seed_digest FROM projects WHERE slug = @slug FOR UPDATE", connection);
         command.Parameters.AddWithValue("slug", slug);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -519,7 +550,8 @@ public sealed class ProjectStore
             JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(1)) ?? [],
             reader.GetInt64(2),
             reader.GetFieldValue<DateTimeOffset>(3),
-            reader.GetFieldValue<DateTimeOffset>(4));
+            reader.GetFieldValue<DateTimeOffset>(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5));
     }
 
     private async Task<StoredProject> WriteUpdateAsync(
@@ -628,6 +660,6 @@ public enum UpsertOutcome
     /// <summary>The definition or secrets changed; the version went up.</summary>
     Updated,
 
-    /// <summary>Everything was already as given; nothing was written.</summary>
+    /// <summary>Nothing was written: the entry is the one applied last time (API edits since then are kept), or the project already matched it.</summary>
     Unchanged,
 }

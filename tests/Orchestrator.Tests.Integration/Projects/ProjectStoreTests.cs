@@ -112,6 +112,32 @@ public sealed class ProjectStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unchanged_seed_keeps_API_edits_and_a_changed_seed_is_applied()
+    {
+        var store = Store();
+        var seedSecrets = new Dictionary<string, string?> { [ProjectSecretNames.ForgeToken] = "forge-token-value-1" };
+        await store.UpsertAsync(Definition(), seedSecrets);
+        var edited = await store.UpdateAsync("web", Definition() with { Name = "Edited", RequireCi = false }, new Dictionary<string, string?> { [ProjectSecretNames.ForgeToken] = "forge-token-from-api" }, expectedVersion: 1);
+        Assert.Equal(2L, edited!.Version);
+
+        // The next start brings the same entry: the edit stays, nothing is written.
+        var (p, outcome) = await store.UpsertAsync(Definition(), seedSecrets);
+        Assert.Equal((UpsertOutcome.Unchanged, 2L), (outcome, p.Version));
+        Assert.Equal(("Edited", false, "forge-token-from-api"), (p.Definition.Name, p.Definition.RequireCi, p.Secret(ProjectSecretNames.ForgeToken)));
+        Assert.Equal("Edited", (await store.GetAsync("web"))!.Definition.Name);
+
+        // A changed secret value in the entry is a changed entry.
+        (p, outcome) = await store.UpsertAsync(Definition(), new Dictionary<string, string?> { [ProjectSecretNames.ForgeToken] = "forge-token-value-2" });
+        Assert.Equal((UpsertOutcome.Updated, 3L), (outcome, p.Version));
+        Assert.Equal((Definition().Name, true, "forge-token-value-2"), (p.Definition.Name, p.Definition.RequireCi, p.Secret(ProjectSecretNames.ForgeToken)));
+
+        // The digest is stored encrypted: neither it nor the secret shows in the row.
+        var row = await _db.ScalarAsync<string>("SELECT seed_digest FROM projects WHERE slug = 'web'");
+        Assert.StartsWith(SecretProtector.EnvelopePrefix, row, StringComparison.Ordinal);
+        Assert.DoesNotContain("forge-token-value-2", await _db.ScalarAsync<string>("SELECT projects::text FROM projects WHERE slug = 'web'"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Null_trigger_label_survives_the_round_trip()
     {
         var store = Store();

@@ -254,16 +254,20 @@ public sealed class ProjectsApiTests
         Assert.Equal("••••" + TrackerToken[^4..], (string)tasks["secrets"]!["tracker_token"]!);
         Assert.DoesNotContain(TrackerToken, tasksRaw, StringComparison.Ordinal);
 
-        // A secret set through the API survives restarts whose entry does not mention it.
+        // A secret set through the API survives restarts whose entry does not mention it; an edit of the definition
+        // survives restarts whose entry did not change.
         var put = tasks.DeepClone().AsObject();
         put["secrets"] = new JsonObject { ["forge_webhook_secret"] = HookSecret };
+        put["name"] = "Tasks (edited in the UI)";
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(h.Api, HttpMethod.Put, "api/projects/tasks", put)).Status);
 
         // Restart unchanged: nothing is written.
         await h.StopHostAsync();
         await h.StartHostAsync();
         Assert.Equal(1, (long)(await SendAsync(h.Api, HttpMethod.Get, "api/projects/web")).Body!["version"]!);
-        Assert.Equal(2, (long)(await SendAsync(h.Api, HttpMethod.Get, "api/projects/tasks")).Body!["version"]!);
+        var kept = (await SendAsync(h.Api, HttpMethod.Get, "api/projects/tasks")).Body!;
+        Assert.Equal(2, (long)kept["version"]!);
+        Assert.Equal("Tasks (edited in the UI)", (string)kept["name"]!);
 
         // Restart with changed entries: both updated, unmentioned secrets kept.
         var changed = asanaEntry.DeepClone().AsObject();
@@ -278,6 +282,7 @@ public sealed class ProjectsApiTests
         tasks = (await SendAsync(h.Api, HttpMethod.Get, "api/projects/tasks")).Body!;
         Assert.Equal(3, (long)tasks["version"]!);
         Assert.False((bool)tasks["require_ci"]!);
+        Assert.NotEqual("Tasks (edited in the UI)", (string?)tasks["name"]); // the changed entry is applied whole
         var stored = await h.App.Services.GetRequiredService<Orchestrator.Shared.Projects.ProjectStore>().GetAsync("tasks");
         Assert.Equal(NewForgeToken, stored!.Secret("forge_token"));
         Assert.Equal(TrackerToken, stored.Secret("tracker_token"));
