@@ -118,9 +118,14 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
     {
         var trackerProjectId = task.Memberships.Select(m => m.ProjectGid).FirstOrDefault(g => g is not null && stored.Definition.Tracker.ProjectIds.Contains(g))
             ?? stored.Definition.Tracker.ProjectIds[0];
-        var facts = TrackerRules.Evaluate(stored.Definition, task);
-        var sequence = facts.Triggered == true ? await projects.NextSequenceAsync(stored.Definition.Slug, task.Gid, ct) : (int?)null;
-        var snapshot = AsanaTracker.Snapshot(stored.Definition, task, sequence ?? 0) with { SequenceId = sequence };
+        var snapshot = AsanaTracker.Snapshot(stored.Definition, task, 0) with { SequenceId = null };
+
+        // A number is taken only by a task that starts now; one that has a number keeps it. A task that is cancelled
+        // or completed before it ever started takes none, so PREFIX-N has no gaps from them.
+        var sequence = StartsTask(snapshot)
+            ? await projects.NextSequenceAsync(stored.Definition.Slug, task.Gid, ct)
+            : snapshot.Triggered == true ? await projects.FindSequenceAsync(stored.Definition.Slug, task.Gid, ct) : null;
+        snapshot = snapshot with { SequenceId = sequence };
         var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Asana, task.Gid);
         return await StartOrUpdateAsync(platforms.For(stored), trackerProjectId, instanceId, snapshot, eventKey, source, ct);
     }

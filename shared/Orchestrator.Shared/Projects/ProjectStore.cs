@@ -266,6 +266,19 @@ public sealed class ProjectStore
         return (result, outcome);
     }
 
+    /// <summary>The number <see cref="NextSequenceAsync"/> gave the item, without taking one.</summary>
+    /// <param name="slug">Project slug.</param>
+    /// <param name="workItemId">Tracker item id (Asana task gid).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The number, or <c>null</c> when the item has none yet.</returns>
+    public async Task<int?> FindSequenceAsync(string slug, string workItemId, CancellationToken cancellationToken = default)
+    {
+        await using var existing = _db.CreateCommand("SELECT seq FROM task_sequences WHERE project_slug = @slug AND work_item_id = @id");
+        existing.Parameters.AddWithValue("slug", slug);
+        existing.Parameters.AddWithValue("id", workItemId);
+        return await existing.ExecuteScalarAsync(cancellationToken) as int?;
+    }
+
     /// <summary>
     /// The task number <c>N</c> of <c>PREFIX-N</c> for a tracker item that has none of its own (Asana): 1, 2, 3… per
     /// project in order of first request. The same item always gets the same number; safe under concurrency (a
@@ -277,14 +290,9 @@ public sealed class ProjectStore
     /// <returns>The number, ≥ 1.</returns>
     public async Task<int> NextSequenceAsync(string slug, string workItemId, CancellationToken cancellationToken = default)
     {
-        await using (var existing = _db.CreateCommand("SELECT seq FROM task_sequences WHERE project_slug = @slug AND work_item_id = @id"))
+        if (await FindSequenceAsync(slug, workItemId, cancellationToken) is { } seq)
         {
-            existing.Parameters.AddWithValue("slug", slug);
-            existing.Parameters.AddWithValue("id", workItemId);
-            if (await existing.ExecuteScalarAsync(cancellationToken) is int seq)
-            {
-                return seq;
-            }
+            return seq;
         }
 
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);

@@ -438,6 +438,14 @@ public sealed class AsanaPipelineTests
         Assert.Equal("ISSUE_CREATED", after!.Status);
         Assert.Equal(task.Links.Issue, after.Links.Issue);
         Assert.Equal("AS-1", after.TaskKey);
+
+        // Tasks that never started took no number: the next one is AS-2.
+        var (next, _) = await w.CreateTaskAsync(name: "Next");
+        Assert.Equal(HttpStatusCode.OK, (await w.PostJsonAsync("api/projects/as/sync", null)).Status);
+        Assert.Equal("AS-2", (await w.H.WaitForStatusAsync(next, TaskStatus.ISSUE_CREATED)).TaskKey);
+        Assert.Equal(2L, await w.H.Db.ScalarAsync<long>("SELECT count(*) FROM task_sequences"));
+        await w.H.QuiesceAsync();
+
         await w.AssertCleanAsync();
         w.AssertNoSecretsLeaked();
     }
