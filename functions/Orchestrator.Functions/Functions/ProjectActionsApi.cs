@@ -15,7 +15,7 @@ namespace Orchestrator.Functions.Functions;
 /// <summary>
 /// Actions on projects and tasks beyond CRUD:
 /// <c>POST /api/projects/{slug}/asana/webhooks</c> (create the Asana webhooks, one per Asana project, handshake
-/// included), <c>POST /api/projects/{slug}/sync</c> (import Asana tasks modified in the last 90 days) and
+/// included), <c>POST /api/projects/{slug}/sync</c> (import the Asana tasks or Plane work items changed in the last 90 days) and
 /// <c>POST /api/tasks/{id}/repo</c> ("set repo and create issue" for a task in <c>NEEDS_REPO</c>).
 /// Guarded like <c>/api/projects</c> by <c>ORCH_ADMIN_TOKEN</c> when it is set.
 /// </summary>
@@ -145,18 +145,31 @@ public static class ProjectActionsApi
             return TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        if (stored.Definition.Tracker.Kind != TrackerConfig.Asana)
-        {
-            return TypedResults.Problem($"Project '{slug}' does not use Asana; Plane projects are synced by their webhooks.", statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        var asana = ((AsanaTracker)platforms.For(stored).Tracker).Client;
+        var tracker = platforms.For(stored).Tracker;
         var since = clock.GetUtcNow() - SyncWindow;
         int started = 0, updated = 0, skipped = 0, seen = 0;
         var done = new HashSet<string>(StringComparer.Ordinal);
+        void Count(Routing.TaskRouting result) => _ = result switch
+        {
+            Routing.TaskRouting.Started => started++,
+            Routing.TaskRouting.Updated => updated++,
+            _ => skipped++,
+        };
+
         foreach (var trackerProjectId in stored.Definition.Tracker.ProjectIds)
         {
-            foreach (var task in await asana.ListProjectTasksModifiedSinceAsync(trackerProjectId, since, ct))
+            if (tracker is PlaneTracker plane)
+            {
+                foreach (var item in await plane.Client.ListWorkItemsUpdatedSinceAsync(trackerProjectId, since, ct))
+                {
+                    seen++;
+                    Count((await router.ApplyPlaneItemAsync(stored, item, $"sync:{item.UpdatedAt?.UtcTicks ?? 0}", "sync", ct)).Result);
+                }
+
+                continue;
+            }
+
+            foreach (var task in await ((AsanaTracker)tracker).Client.ListProjectTasksModifiedSinceAsync(trackerProjectId, since, ct))
             {
                 if (!done.Add(task.Gid))
                 {
@@ -164,13 +177,7 @@ public static class ProjectActionsApi
                 }
 
                 seen++;
-                var (result, _) = await router.ApplyAsanaTaskAsync(stored, task, $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", "sync", ct);
-                _ = result switch
-                {
-                    Routing.TaskRouting.Started => started++,
-                    Routing.TaskRouting.Updated => updated++,
-                    _ => skipped++,
-                };
+                Count((await router.ApplyAsanaTaskAsync(stored, task, $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", "sync", ct)).Result);
             }
         }
 
@@ -252,10 +259,10 @@ public sealed record AsanaWebhookResult(
 public sealed record AsanaWebhooksResponse([property: JsonPropertyName("webhooks")] IReadOnlyList<AsanaWebhookResult> Webhooks);
 
 /// <summary>Answer of <c>POST /api/projects/{slug}/sync</c>.</summary>
-/// <param name="Seen">Tasks modified in the window.</param>
-/// <param name="Started">Tasks with AutoTask on that had no task yet.</param>
+/// <param name="Seen">Tracker items (Asana tasks, Plane work items) changed in the window.</param>
+/// <param name="Started">Items with AutoTask on (tag, field or trigger label) that had no task yet.</param>
 /// <param name="Updated">Existing tasks brought up to date (links kept).</param>
-/// <param name="Skipped">Tasks with AutoTask off and no task, or unchanged since the last sync.</param>
+/// <param name="Skipped">Items that start nothing (AutoTask off, or cancelled or completed before a task existed), or unchanged since the last sync.</param>
 /// <param name="Since">Start of the window.</param>
 public sealed record SyncResponse(
     [property: JsonPropertyName("seen")] int Seen,

@@ -130,6 +130,23 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
         return await StartOrUpdateAsync(platforms.For(stored), trackerProjectId, instanceId, snapshot, eventKey, source, ct);
     }
 
+    /// <summary>
+    /// Starts the task of one Plane work item (trigger label on, not cancelled, not completed) or brings its running
+    /// task up to date; used by <c>POST /api/projects/{slug}/sync</c>.
+    /// </summary>
+    /// <param name="stored">The Plane project.</param>
+    /// <param name="item">The work item as listed (labels and state expanded).</param>
+    /// <param name="eventKey">Idempotency key of the update event.</param>
+    /// <param name="source">What brought it (for the log), e.g. <c>sync</c>.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>What was done, and the outcome line.</returns>
+    public Task<(TaskRouting Result, string Outcome)> ApplyPlaneItemAsync(StoredProject stored, PlaneWorkItem item, string eventKey, string source, CancellationToken ct)
+    {
+        var snapshot = PlaneTracker.WithFacts(stored.Definition, PlanePayloads.Snapshot(item), item.State?.Name);
+        var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Plane, item.Id);
+        return StartOrUpdateAsync(platforms.For(stored), item.ProjectId, instanceId, snapshot, eventKey, source, ct);
+    }
+
     // An item starts a task only with AutoTask on, and never when it is already cancelled or completed.
     private static bool StartsTask(WorkItemSnapshot snapshot) =>
         snapshot.Triggered == true

@@ -22,6 +22,7 @@ public sealed record PlaneState(string Id, string Name, string Group);
 /// <param name="Labels">Labels with names (expanded).</param>
 /// <param name="State">Current state (expanded), or <c>null</c> when unknown.</param>
 /// <param name="CreatedAt">Creation time, if known.</param>
+/// <param name="UpdatedAt">Last change (<c>updated_at</c>), if known.</param>
 public sealed record PlaneWorkItem(
     string Id,
     string ProjectId,
@@ -30,7 +31,8 @@ public sealed record PlaneWorkItem(
     string? DescriptionHtml,
     IReadOnlyList<PlaneLabel> Labels,
     PlaneState? State,
-    DateTimeOffset? CreatedAt);
+    DateTimeOffset? CreatedAt,
+    DateTimeOffset? UpdatedAt = null);
 
 /// <summary>A comment on a work item.</summary>
 /// <param name="Id">Comment UUID.</param>
@@ -48,6 +50,12 @@ public interface IPlaneClient
 {
     /// <summary><c>GET …/work-items/{id}/?expand=labels,state</c>.</summary>
     Task<PlaneWorkItem> GetWorkItemAsync(string projectId, string workItemId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The project's work items changed at or after <paramref name="since"/>, newest change first
+    /// (<c>GET …/work-items/?expand=labels,state&amp;order_by=-updated_at</c>, pages until an older item).
+    /// </summary>
+    Task<IReadOnlyList<PlaneWorkItem>> ListWorkItemsUpdatedSinceAsync(string projectId, DateTimeOffset since, CancellationToken cancellationToken);
 
     /// <summary>All states of the project (<c>GET …/states/</c>, every page).</summary>
     Task<IReadOnlyList<PlaneState>> ListStatesAsync(string projectId, CancellationToken cancellationToken);

@@ -136,6 +136,28 @@ public sealed class PlaneClient : IPlaneClient
     }
 
     /// <summary>
+    /// The project's work items changed at or after <paramref name="since"/>:
+    /// <c>GET …/projects/{project_id}/work-items/?expand=labels,state&amp;order_by=-updated_at&amp;per_page=N[&amp;cursor=…]</c>
+    /// (https://developers.plane.so/api-reference/issue/list-issues), newest change first, page after page until an
+    /// item older than <paramref name="since"/> (it and the rest are left out).
+    /// </summary>
+    /// <remarks>Plane pages by offset: an item changed while paging can move up and repeat (dropped) or be missed (the next sync sees it).</remarks>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="since">Oldest <c>updated_at</c> wanted.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The work items, newest change first.</returns>
+    /// <exception cref="PlatformApiException">Any page fails, or the pages do not advance.</exception>
+    public async Task<IReadOnlyList<PlaneWorkItem>> ListWorkItemsUpdatedSinceAsync(string projectId, DateTimeOffset since, CancellationToken cancellationToken) =>
+        await ListAllAsync(
+            ProjectPath(projectId) + "work-items/",
+            root => PlaneJson.ParseWorkItem(root, projectId),
+            w => w.Id,
+            cancellationToken,
+            extraQuery: "expand=labels,state&order_by=-updated_at",
+            older: w => w.UpdatedAt is { } at && at < since);
+
+
+    /// <summary>
     /// Every state of the project: <c>GET …/projects/{project_id}/states/?per_page=N[&amp;cursor=…]</c>,
     /// following <c>next_cursor</c> while <c>next_page_results</c> is true
     /// (https://developers.plane.so/api-reference/state/list-states). Plane orders states by <c>sequence</c>
@@ -246,8 +268,18 @@ public sealed class PlaneClient : IPlaneClient
         }
     }
 
-    private async Task<List<T>> ListAllAsync<T>(string path, Func<JsonElement, T> parse, Func<T, string> idOf, CancellationToken cancellationToken)
+    /// <summary>Every page of a Plane list (cursor pagination).</summary>
+    /// <param name="path">List path.</param>
+    /// <param name="parse">Parses one element.</param>
+    /// <param name="idOf">Its id (repeats across pages are dropped).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <param name="extraQuery">More query parameters, e.g. <c>order_by=-updated_at</c>.</param>
+    /// <param name="older">For a list ordered newest first: an item past the wanted range; it and everything after it are left out and no
+    /// further page is read.</param>
+    private async Task<List<T>> ListAllAsync<T>(
+        string path, Func<JsonElement, T> parse, Func<T, string> idOf, CancellationToken cancellationToken, string? extraQuery = null, Func<T, bool>? older = null)
     {
+        var reachedOlder = false;
         var items = new List<T>();
         var seenIds = new HashSet<string>(StringComparer.Ordinal);
         var seenCursors = new HashSet<string>(StringComparer.Ordinal);
@@ -255,7 +287,7 @@ public sealed class PlaneClient : IPlaneClient
         for (var page = 0; page < MaxPages; page++)
         {
             // per_page stays the same on every page: Plane computes the offset as page × per_page.
-            var query = $"per_page={_settings.PageSize}" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+            var query = (extraQuery is null ? "" : extraQuery + "&") + $"per_page={_settings.PageSize}" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
             using var response = await SendAsync(HttpMethod.Get, path, query, body: null, acceptConflict: false, cancellationToken);
             var next = Parse(response, root =>
             {
@@ -275,7 +307,7 @@ public sealed class PlaneClient : IPlaneClient
 
                 AddAll(results);
                 var hasNext = root.TryGetProperty("next_page_results", out var more) && more.ValueKind == JsonValueKind.True;
-                if (!hasNext)
+                if (!hasNext || reachedOlder)
                 {
                     return null;
                 }
@@ -300,6 +332,12 @@ public sealed class PlaneClient : IPlaneClient
             foreach (var element in array.EnumerateArray())
             {
                 var item = parse(element);
+                if (older?.Invoke(item) == true)
+                {
+                    reachedOlder = true;
+                    return;
+                }
+
                 if (seenIds.Add(idOf(item)))
                 {
                     items.Add(item);

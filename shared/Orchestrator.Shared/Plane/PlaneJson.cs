@@ -47,7 +47,8 @@ internal static class PlaneJson
             DescriptionHtml: OptionalString(item, "description_html"),
             Labels: labels,
             State: ParseWorkItemState(Property(item, "state") ?? Property(item, "state_id")),
-            CreatedAt: Timestamp(item, "created_at"));
+            CreatedAt: Timestamp(item, "created_at"),
+            UpdatedAt: Timestamp(item, "updated_at"));
     }
 
     /// <summary>A state from <c>StateSerializer</c> (or <c>StateLiteSerializer</c>) output.</summary>

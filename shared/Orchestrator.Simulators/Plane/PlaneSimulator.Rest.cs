@@ -21,6 +21,7 @@ public sealed partial class PlaneSimulator
         project.AddEndpointFilter(GateAsync);
         foreach (var items in new[] { "work-items", "issues" })
         {
+            project.MapGet($"/{items}/", (HttpContext context, string projectId) => ListWorkItems(context, projectId));
             project.MapGet($"/{items}/{{workItemId:guid}}/", (HttpContext context, string projectId, string workItemId) =>
                 GetWorkItem(context, projectId, workItemId));
             project.MapPatch($"/{items}/{{workItemId:guid}}/", (HttpContext context, string projectId, string workItemId) =>
@@ -115,6 +116,49 @@ public sealed partial class PlaneSimulator
 
             return PlaneResult.Json(StatusCodes.Status200OK, IssueRest(item, expand));
         }
+    }
+
+    /// <summary>
+    /// <c>GET …/work-items/</c>: the project's live work items, <c>order_by</c> one of <c>created_at</c>, <c>updated_at</c>,
+    /// <c>sequence_id</c> (a leading <c>-</c> for descending; default <c>-created_at</c>, as Plane's list view), paged like
+    /// every list.
+    /// </summary>
+    private PlaneResult ListWorkItems(HttpContext context, string projectId)
+    {
+        var query = context.Request.Query;
+        var expand = ParseList(query["expand"]);
+        foreach (var unsupported in expand.Except(["labels", "state", "assignees"]))
+        {
+            Host.RecordUnexpected($"plane: expand={unsupported} is not simulated");
+        }
+
+        foreach (var key in query.Keys.Except(["expand", "order_by", "per_page", "cursor"]))
+        {
+            Host.RecordUnexpected($"plane: work item list parameter {key} is not simulated");
+        }
+
+        var orderBy = query.TryGetValue("order_by", out var o) ? o.ToString() : "-created_at";
+        Func<WorkItemData, IComparable> sortKey = orderBy.TrimStart('-') switch
+        {
+            "created_at" => w => w.CreatedAt,
+            "updated_at" => w => w.UpdatedAt,
+            "sequence_id" => w => w.SequenceId,
+            _ => w => w.CreatedAt,
+        };
+        if (orderBy.TrimStart('-') is not ("created_at" or "updated_at" or "sequence_id"))
+        {
+            Host.RecordUnexpected($"plane: order_by={orderBy} is not simulated");
+        }
+
+        List<JsonObject> items;
+        lock (_gate)
+        {
+            var live = _workItems.Values.Where(w => w.ProjectId == projectId && w.DeletedAt is null);
+            var ordered = orderBy.StartsWith('-') ? live.OrderByDescending(sortKey).ThenByDescending(w => w.SequenceId) : live.OrderBy(sortKey).ThenBy(w => w.SequenceId);
+            items = [.. ordered.Select(w => IssueRest(w, expand))];
+        }
+
+        return Paginate(context, items);
     }
 
     private async Task<PlaneResult> PatchWorkItemAsync(HttpContext context, string projectId, string workItemId)

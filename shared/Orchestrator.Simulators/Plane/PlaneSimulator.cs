@@ -21,6 +21,8 @@ namespace Orchestrator.Simulators.Plane;
 /// <para>Routes (all under <c>/api/v1/workspaces/{slug}/projects/{project_id}/</c>, trailing slash required,
 /// <c>issues/</c> accepted as the deprecated alias of <c>work-items/</c>):</para>
 /// <list type="bullet">
+/// <item><c>GET work-items/</c> (paginated, live items, <c>order_by</c> <c>[-]created_at|updated_at|sequence_id</c>, default
+/// <c>-created_at</c>, same <c>expand</c> as below).</item>
 /// <item><c>GET work-items/{id}/</c> with optional <c>?expand=labels,state,assignees</c> (200; labels become
 /// full label objects, state a <c>{id,name,color,group}</c> object; otherwise UUIDs).</item>
 /// <item><c>PATCH work-items/{id}/</c> with any of <c>state</c>, <c>name</c>, <c>description_html</c> (200, unexpanded work item).</item>
@@ -225,6 +227,17 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         lock (_gate)
         {
             return WorkItemLocked(id).ToSim();
+        }
+    }
+
+    /// <summary>Sets a work item's <c>updated_at</c> (to test a sync window); sends nothing.</summary>
+    /// <param name="workItemId">Work item UUID.</param>
+    /// <param name="updatedAt">New time.</param>
+    public void SetUpdatedAt(string workItemId, DateTimeOffset updatedAt)
+    {
+        lock (_gate)
+        {
+            LiveWorkItem(workItemId).UpdatedAt = updatedAt;
         }
     }
 

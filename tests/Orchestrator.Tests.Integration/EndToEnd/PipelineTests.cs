@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Orchestrator.Functions;
 using Orchestrator.Functions.Activities;
 using Orchestrator.Functions.Functions;
+using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.Webhooks;
 using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
@@ -182,6 +184,42 @@ public sealed class PipelineTests
                 $"plane: GET /api/v1/workspaces/acme/projects/{h.ProjectId}/work-items/{item.Id}/ → 404 (no such work item or comment)"],
             h.Plane.Host.UnexpectedRequests);
         Assert.Empty(h.GitHub.Host.UnexpectedRequests);
+    }
+
+    [Fact]
+    public async Task Sync_starts_Plane_items_whose_webhooks_never_arrived_once_and_leaves_the_rest()
+    {
+        await using var h = await Harness.StartAsync();
+        var (recent, _) = await h.CreateTaskAsync(name: "Recent", deliver: false);
+        var (old, oldItem) = await h.CreateTaskAsync(name: "Old", deliver: false);
+        h.Plane.SetUpdatedAt(oldItem.Id, DateTimeOffset.UtcNow.AddDays(-91));
+        var (cancelledItem, _, _) = await h.Plane.CreateWorkItemAsync(h.ProjectId, "Cancelled", "<p>No longer needed</p>", ["AutoTask"], deliver: false, stateName: "Cancelled");
+        var cancelled = TaskPipelineOrchestration.InstanceIdFor(cancelledItem.Id);
+        var (manual, _, _) = await h.Plane.CreateWorkItemAsync(h.ProjectId, "Manual", "<p>By hand</p>", [], deliver: false);
+
+        async Task<JsonElement> SyncAsync()
+        {
+            using var response = await h.Api.PostAsync("api/projects/web/sync", null);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+
+        var first = await SyncAsync();
+        Assert.Equal((3, 1, 0, 2), (first.GetProperty("seen").GetInt32(), first.GetProperty("started").GetInt32(), first.GetProperty("updated").GetInt32(), first.GetProperty("skipped").GetInt32()));
+        var task = await h.WaitForStatusAsync(recent, TaskStatus.ISSUE_CREATED);
+        await h.QuiesceAsync();
+        Assert.Equal("[WEB-1] Recent", Assert.Single(h.GitHub.Issues(Harness.Repo)).Title);
+        Assert.Null(await h.GetTaskAsync(old));
+        Assert.Null(await h.GetTaskAsync(cancelled));
+        Assert.Null(await h.GetTaskAsync(TaskPipelineOrchestration.InstanceIdFor(manual.Id)));
+
+        // Again: nothing new starts; the running task is brought up to date and keeps its issue.
+        var second = await SyncAsync();
+        Assert.Equal((3, 0, 1), (second.GetProperty("seen").GetInt32(), second.GetProperty("started").GetInt32(), second.GetProperty("updated").GetInt32()));
+        await h.QuiesceAsync();
+        Assert.Single(h.GitHub.Issues(Harness.Repo));
+        Assert.Equal(task.Links.Issue, (await h.GetTaskAsync(recent))!.Links.Issue);
+        h.AssertNoUnexpectedRequests();
     }
 
     [Fact]

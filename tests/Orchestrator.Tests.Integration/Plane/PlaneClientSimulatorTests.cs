@@ -47,6 +47,36 @@ public sealed class PlaneClientSimulatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Work_items_updated_since_are_listed_newest_first_and_paging_stops_at_the_first_older_one()
+    {
+        await using var kit = await PlaneTestKit.StartAsync(pageSize: 2);
+        var now = DateTimeOffset.UtcNow;
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var (item, _, _) = await kit.Simulator.CreateWorkItemAsync(kit.Project.Id, $"item {i}", "", ["AutoTask"], deliver: false);
+            kit.Simulator.SetUpdatedAt(item.Id, now.AddDays(-10 * i)); // item 0 newest … item 5 oldest
+            ids.Add(item.Id);
+        }
+
+        var listed = await kit.Client.ListWorkItemsUpdatedSinceAsync(kit.Project.Id, now.AddDays(-25), CancellationToken.None);
+
+        Assert.Equal(ids.Take(3), listed.Select(w => w.Id)); // 0, -10, -20 days
+        Assert.All(listed, w => Assert.Equal("AutoTask", Assert.Single(w.Labels).Name));
+        Assert.All(listed, w => Assert.Equal("Backlog", w.State!.Name));
+        Assert.Equal(now.AddDays(-20).ToUnixTimeMilliseconds() / 1000, listed[2].UpdatedAt!.Value.ToUnixTimeMilliseconds() / 1000);
+
+        // Page 1 (items 0, 1), page 2 (items 2, 3: item 3 is older) — page 3 is never asked for.
+        Assert.Equal(2, kit.Requests.Count);
+        Assert.All(kit.Requests, r => Assert.Equal($"{kit.ProjectPath}work-items/", TestJson.Path(r.PathAndQuery)));
+        Assert.Equal(
+            new Dictionary<string, string> { ["expand"] = "labels,state", ["order_by"] = "-updated_at", ["per_page"] = "2" },
+            TestJson.Query(kit.Requests[0].PathAndQuery));
+        Assert.True(TestJson.Query(kit.Requests[1].PathAndQuery).ContainsKey("cursor"));
+        Assert.Empty(kit.Simulator.Host.UnexpectedRequests);
+    }
+
+    [Fact]
     public async Task Sequence_ids_count_up_per_project()
     {
         var first = await _kit.Simulator.CreateWorkItemAsync(_kit.Project.Id, "one", "", [], deliver: false);
