@@ -244,9 +244,7 @@ public sealed class ProjectStore
         {
             // The same entry as last time: whatever the API changed since stays.
             await tx.CommitAsync(cancellationToken);
-            var kept = current.Envelopes.ToDictionary(
-                e => e.Key, e => _protector.Unprotect(e.Value, SecretProtector.ContextFor(current.Slug, e.Key)), StringComparer.Ordinal);
-            return (new StoredProject(ProjectJson.Deserialize(current.DefinitionJson), kept, current.Version, current.CreatedAt, current.UpdatedAt), UpsertOutcome.Unchanged);
+            return (new StoredProject(ProjectJson.Deserialize(current.DefinitionJson), Decrypt(current.Slug, current.Envelopes), current.Version, current.CreatedAt, current.UpdatedAt), UpsertOutcome.Unchanged);
         }
         else
         {
@@ -526,6 +524,11 @@ public sealed class ProjectStore
             : null;
     }
 
+    /// <summary>A project's secret envelopes (name → envelope) decrypted, each under its own context.</summary>
+    /// <exception cref="SecretDecryptionException">An envelope does not decrypt with this host's master key.</exception>
+    private Dictionary<string, string> Decrypt(string slug, IReadOnlyDictionary<string, string> envelopes) =>
+        envelopes.ToDictionary(e => e.Key, e => _protector.Unprotect(e.Value, SecretProtector.ContextFor(slug, e.Key)), StringComparer.Ordinal);
+
     private static string SeedDigestContext(string slug) => SecretProtector.ContextFor(slug, "seed_digest");
 
     /// <summary>SHA-256 (hex) of a seed entry: its definition as stored, then each secret as name and value, by name.</summary>
@@ -571,8 +574,7 @@ public sealed class ProjectStore
         CancellationToken cancellationToken)
     {
         await ThrowIfTrackerTakenAsync(connection, definition, cancellationToken);
-        var plain = current.Envelopes.ToDictionary(
-            s => s.Key, s => _protector.Unprotect(s.Value, SecretProtector.ContextFor(current.Slug, s.Key)), StringComparer.Ordinal);
+        var plain = Decrypt(current.Slug, current.Envelopes);
         var envelopes = new Dictionary<string, string>(current.Envelopes, StringComparer.Ordinal);
         var secretsChanged = false;
         foreach (var (name, value) in changes ?? new Dictionary<string, string?>())
@@ -624,9 +626,7 @@ public sealed class ProjectStore
         {
             var definition = ProjectJson.Deserialize(r.Definition);
             var envelopes = JsonSerializer.Deserialize<Dictionary<string, string>>(r.Secrets) ?? [];
-            var secrets = envelopes.ToDictionary(
-                s => s.Key, s => _protector.Unprotect(s.Value, SecretProtector.ContextFor(definition.Slug, s.Key)), StringComparer.Ordinal);
-            return new StoredProject(definition, secrets, r.Version, r.CreatedAt, r.UpdatedAt);
+            return new StoredProject(definition, Decrypt(definition.Slug, envelopes), r.Version, r.CreatedAt, r.UpdatedAt);
         }).ToList();
     }
 

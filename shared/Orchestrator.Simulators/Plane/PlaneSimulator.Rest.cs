@@ -138,16 +138,17 @@ public sealed partial class PlaneSimulator
         }
 
         var orderBy = query.TryGetValue("order_by", out var o) ? o.ToString() : "-created_at";
-        Func<WorkItemData, IComparable> sortKey = orderBy.TrimStart('-') switch
+        Func<WorkItemData, IComparable>? sortKey = orderBy.TrimStart('-') switch
         {
             "created_at" => w => w.CreatedAt,
             "updated_at" => w => w.UpdatedAt,
             "sequence_id" => w => w.SequenceId,
-            _ => w => w.CreatedAt,
+            _ => null,
         };
-        if (orderBy.TrimStart('-') is not ("created_at" or "updated_at" or "sequence_id"))
+        if (sortKey is null)
         {
             Host.RecordUnexpected($"plane: order_by={orderBy} is not simulated");
+            sortKey = w => w.CreatedAt;
         }
 
         List<JsonObject> items;
