@@ -37,6 +37,7 @@ public static class OrchestratorApp
         }
 
         var settings = OrchestratorSettings.Load(builder.Configuration);
+        ApiAuth.CheckListenSafety(settings);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.WebhookMaxBytes + 1);
         builder.Logging.AddSimpleConsole(o =>
@@ -48,13 +49,20 @@ public static class OrchestratorApp
         builder.Services.AddOrchestratorServices(settings);
         configureServices?.Invoke(builder.Services);
 
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+
         var app = builder.Build();
+        app.UseExceptionHandler();
         app.MapHealthApi();
         app.MapWebhooks();
-        app.MapTasksApi();
-        app.MapQueueApi();
-        app.MapProjectsApi();
-        app.MapProjectActionsApi();
+
+        // Every /api route is behind the admin token (issue #8): one group, so a new endpoint cannot ship open.
+        var api = app.MapGroup("/api").AddEndpointFilter(ApiAuth.RequireAdminTokenAsync);
+        api.MapTasksApi();
+        api.MapQueueApi();
+        api.MapProjectsApi();
+        api.MapProjectActionsApi();
         return app;
     }
 
@@ -77,6 +85,13 @@ public static class OrchestratorApp
             log.LogWarning("ORCH_PLANE_WEBHOOK_SECRET is not set: every Plane delivery will be refused with 401");
         }
 
+        foreach (var url in ApiAuth.CheckListenSafety(settings))
+        {
+            log.LogCritical(
+                "ORCH_ALLOW_UNAUTHENTICATED=true and no ORCH_ADMIN_TOKEN: the API on {Url} answers ANYONE who can reach it, projects and secrets included",
+                url);
+        }
+
         await app.StartAsync(cancellationToken);
         log.LogInformation("Orchestrator listening on {Urls} with {Projects} project(s)", string.Join(", ", app.Urls), settings.Projects.Count);
     }
@@ -86,6 +101,11 @@ public static class OrchestratorApp
     {
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
+
+        // Every outbound HttpClient connects through the outbound policy (issue #8: no SSRF, checked on the resolved address).
+        var outbound = settings.CreateOutboundPolicy();
+        services.AddSingleton(outbound);
+        services.ConfigureHttpClientDefaults(http => http.ConfigurePrimaryHttpMessageHandler(outbound.CreateHandler));
         services.AddSingleton(_ => Database.CreateDataSource(Database.ToConnectionString(settings.DatabaseUrl)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton(new EngineOptions
@@ -146,7 +166,7 @@ public static class OrchestratorApp
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AgentRunner>>()));
         services.AddSingleton<IAgentRunner>(sp => sp.GetRequiredService<AgentRunner>());
-        services.AddSingleton(_ => new GitWorkspaces(Path.Combine(settings.DataDirectory, "git"), new GitIdentity(settings.GitAuthor.Name, settings.GitAuthor.Email)));
+        services.AddSingleton(_ => new GitWorkspaces(Path.Combine(settings.DataDirectory, "git"), new GitIdentity(settings.GitAuthor.Name, settings.GitAuthor.Email), outbound));
         services.AddSingleton<RolePipelineContext>();
         services.AddSingleton<IActivity, StartRolePipelineActivity>();
         services.AddSingleton<IActivity, RetryRolePipelineActivity>();

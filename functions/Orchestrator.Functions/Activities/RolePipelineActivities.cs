@@ -29,9 +29,24 @@ public sealed class RolePipelineContext(NpgsqlDataSource dataSource, Orchestrato
     /// <summary>Git URL of a project's repository: the project's <c>git_url</c>, else derived from its forge.</summary>
     public string RemoteUrl(ProjectDefinition project, string repo) => platforms.RemoteUrl(project, repo);
 
-    /// <summary>The token for HTTPS remotes (never for local paths).</summary>
-    public async ValueTask<string?> TokenAsync(ProjectPlatforms project, string remoteUrl, CancellationToken cancellationToken) =>
-        remoteUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? await project.GitToken(cancellationToken) : null;
+    /// <summary>The token for HTTPS remotes (never for local paths); a host-wide token only for the host-wide git host.</summary>
+    /// <exception cref="PermanentActivityException">The project uses the host-wide token but its remote is elsewhere.</exception>
+    public async ValueTask<string?> TokenAsync(ProjectPlatforms project, string remoteUrl, CancellationToken cancellationToken)
+    {
+        if (!remoteUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (project.GitTokenScope is { } scope && !Orchestrator.Shared.Platform.Endpoints.SameOrigin(remoteUrl, scope))
+        {
+            throw new PermanentActivityException(
+                $"Project '{project.Project.Slug}' pushes to {new Uri(remoteUrl).GetLeftPart(UriPartial.Authority)} with no forge_token of its own: " +
+                $"the host-wide ORCH_GITHUB_TOKEN is only sent to {scope.GetLeftPart(UriPartial.Authority)}. Give the project a forge_token.");
+        }
+
+        return await project.GitToken(cancellationToken);
+    }
 
     /// <summary>The task pipeline state behind a role pipeline instance (<c>roles-&lt;task&gt;</c>).</summary>
     /// <exception cref="PermanentActivityException">The task instance does not exist.</exception>

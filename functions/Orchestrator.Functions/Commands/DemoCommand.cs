@@ -64,6 +64,7 @@ public static class DemoCommand
                 {
                     new { plane_project_id = projectId, repo = Repo, work_item_prefix = "WEB", trigger_label = "AutoTask", agent_command = "/opencode implement", require_ci = true },
                 }),
+                ["OUTBOUND_ALLOWED_HOSTS"] = "loopback", // the bundled simulators are on 127.0.0.1
                 ["CI_POLL_INTERVAL"] = "2s",
                 ["RECONCILE_INTERVAL"] = "30s",
                 ["QUEUE_POLL_INTERVAL"] = "250ms",

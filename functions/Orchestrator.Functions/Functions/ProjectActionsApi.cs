@@ -17,7 +17,8 @@ namespace Orchestrator.Functions.Functions;
 /// <c>POST /api/projects/{slug}/asana/webhooks</c> (create the Asana webhooks, one per Asana project, handshake
 /// included), <c>POST /api/projects/{slug}/sync</c> (import the Asana tasks or Plane work items changed in the last 90 days) and
 /// <c>POST /api/tasks/{id}/repo</c> ("set repo and create issue" for a task in <c>NEEDS_REPO</c>).
-/// Guarded like <c>/api/projects</c> by <c>ORCH_ADMIN_TOKEN</c> when it is set.
+/// Mapped under <c>/api</c> (<see cref="ApiAuth"/>). A platform that fails during an action answers 502/504 naming it, a
+/// URL the outbound policy refuses 422 (<see cref="ApiExceptionHandler"/>).
 /// </summary>
 public static class ProjectActionsApi
 {
@@ -27,14 +28,14 @@ public static class ProjectActionsApi
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapProjectActionsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/projects/{slug}/asana/webhooks", CreateAsanaWebhooksAsync).AddEndpointFilter(ProjectsApi.RequireAdminTokenAsync);
-        app.MapPost("/api/projects/{slug}/sync", SyncAsync).AddEndpointFilter(ProjectsApi.RequireAdminTokenAsync);
-        app.MapPost("/api/tasks/{id}/repo", SetRepoAsync).AddEndpointFilter(ProjectsApi.RequireAdminTokenAsync);
+        app.MapPost("/projects/{slug}/asana/webhooks", CreateAsanaWebhooksAsync);
+        app.MapPost("/projects/{slug}/sync", SyncAsync);
+        app.MapPost("/tasks/{id}/repo", SetRepoAsync);
         return app;
     }
 
     private static async Task<IResult> CreateAsanaWebhooksAsync(
-        string slug, HttpRequest request, OrchestratorSettings settings, ProjectStore projects, PlatformRegistry platforms, ILoggerFactory logs, CancellationToken ct)
+        string slug, HttpRequest request, OrchestratorSettings settings, ProjectStore projects, PlatformRegistry platforms, OutboundPolicy outbound, ILoggerFactory logs, CancellationToken ct)
     {
         var log = logs.CreateLogger("Projects.AsanaWebhooks");
         var stored = await projects.GetAsync(slug, ct);
@@ -58,6 +59,12 @@ public static class ProjectActionsApi
         if (publicUrl is null || !publicUrl.IsAbsoluteUri)
         {
             return TypedResults.Problem("Set ORCH_PUBLIC_URL (or send {\"public_url\": …}): Asana must be able to reach this host.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        // A webhook target is a URL we make a platform call: it obeys the same outbound policy as our own calls.
+        if (await outbound.CheckUrlAsync(publicUrl, ct) is { } refusal)
+        {
+            return TypedResults.Problem($"public_url: {refusal}", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Outbound connection refused");
         }
 
         var asana = ((AsanaTracker)platforms.For(stored).Tracker).Client;

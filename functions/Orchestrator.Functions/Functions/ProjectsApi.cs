@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,8 +16,8 @@ namespace Orchestrator.Functions.Functions;
 /// <c>"secrets"</c> (set ones only, masked by <see cref="SecretProtector.Mask"/>), <c>"version"</c>, <c>"created_at"</c>,
 /// <c>"updated_at"</c> and <c>"webhooks"</c> (the per-project endpoint paths and the Asana webhook rows). A response
 /// can be sent back as a PUT body unchanged. Errors are RFC 7807 problem details (400 with every validation error
-/// in <c>"errors"</c>, 401, 404, 409). With <c>ORCH_ADMIN_TOKEN</c> set, every request needs
-/// <c>Authorization: Bearer &lt;token&gt;</c>.
+/// in <c>"errors"</c>, 401, 404, 409, 422 for a URL the outbound policy refuses or a changed URL whose token was not given
+/// again). Mapped under <c>/api</c>, which <see cref="ApiAuth"/> guards.
 /// </para>
 /// </summary>
 public static class ProjectsApi
@@ -28,52 +27,13 @@ public static class ProjectsApi
     /// <returns><paramref name="app"/>.</returns>
     public static IEndpointRouteBuilder MapProjectsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/projects").AddEndpointFilter(RequireAdminTokenAsync);
+        var group = app.MapGroup("/projects");
         group.MapGet("/", ListAsync);
         group.MapGet("/{slug}", GetAsync);
         group.MapPost("/", CreateAsync);
         group.MapPut("/{slug}", UpdateAsync);
         group.MapDelete("/{slug}", DeleteAsync);
         return app;
-    }
-
-    internal static async ValueTask<object?> RequireAdminTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var settings = context.HttpContext.RequestServices.GetRequiredService<OrchestratorSettings>();
-        if (settings.AdminToken is { } expected)
-        {
-            var header = context.HttpContext.Request.Headers.Authorization.ToString();
-            var given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
-
-            // Fixed-length digests compared in constant time: neither content nor length leaks through timing.
-            if (given.Length == 0 || !CryptographicOperations.FixedTimeEquals(
-                    SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected))))
-            {
-                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-                return TypedResults.Problem(
-                    given.Length == 0 ? "This API needs Authorization: Bearer <ORCH_ADMIN_TOKEN>." : "The bearer token is not ORCH_ADMIN_TOKEN.",
-                    statusCode: StatusCodes.Status401Unauthorized,
-                    title: "Unauthorized");
-            }
-        }
-
-        try
-        {
-            return await next(context);
-        }
-        catch (ProjectValidationException ex)
-        {
-            return Invalid(ex.Errors);
-        }
-        catch (ProjectConflictException ex)
-        {
-            return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
-        }
-        catch (SecretDecryptionException ex)
-        {
-            return TypedResults.Problem(
-                ex.Message, statusCode: StatusCodes.Status500InternalServerError, title: "A stored secret cannot be decrypted");
-        }
     }
 
     private static async Task<IResult> ListAsync(ProjectStore store, CancellationToken ct)
@@ -175,11 +135,4 @@ public static class ProjectsApi
 
     private static IResult NotFound(string slug) =>
         TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
-
-    private static IResult Invalid(IReadOnlyList<string> errors) =>
-        TypedResults.Problem(
-            string.Join("; ", errors),
-            statusCode: StatusCodes.Status400BadRequest,
-            title: "The project is invalid",
-            extensions: new Dictionary<string, object?> { ["errors"] = errors });
 }

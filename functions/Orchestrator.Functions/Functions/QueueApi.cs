@@ -39,7 +39,7 @@ public static class QueueApi
     /// <summary>Maps the endpoint.</summary>
     public static IEndpointRouteBuilder MapQueueApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/queue", async (NpgsqlDataSource db, OrchestratorSettings settings, AgentRunner runner, CancellationToken ct) =>
+        app.MapGet("/queue", async (NpgsqlDataSource db, OrchestratorSettings settings, AgentRunner runner, CancellationToken ct) =>
         {
             var work = new List<QueueCount>();
             await using (var command = db.CreateCommand("SELECT kind, status, count(*) FROM work_items WHERE status <> 'completed' GROUP BY kind, status ORDER BY kind, status"))

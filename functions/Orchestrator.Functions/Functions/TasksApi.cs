@@ -15,7 +15,7 @@ public static class TasksApi
     /// <summary>Maps the endpoints.</summary>
     public static IEndpointRouteBuilder MapTasksApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/tasks");
+        var group = app.MapGroup("/tasks");
         group.MapGet("/", ListAsync);
         group.MapGet("/{id}", GetAsync);
         group.MapPost("/{id}/retry", RetryAsync);

@@ -18,7 +18,11 @@ namespace Orchestrator.Functions.Platforms;
 /// <param name="Forge">GitHub or Gitea behind <see cref="IGitHubClient"/>.</param>
 /// <param name="Tracker">Plane or Asana behind <see cref="ITracker"/>.</param>
 /// <param name="GitToken">Token for HTTPS git remotes (a fresh installation token for GitHub Apps), or <c>null</c>.</param>
-public sealed record ProjectPlatforms(ProjectDefinition Project, IGitHubClient Forge, ITracker Tracker, Func<CancellationToken, ValueTask<string?>> GitToken)
+/// <param name="GitTokenScope">
+/// Where <paramref name="GitToken"/> may be sent: <c>null</c> = the project's own remotes (its own credential), else only
+/// remotes on this scheme, host and port (the host-wide <c>ORCH_GITHUB_TOKEN</c> goes to the host-wide git host only).
+/// </param>
+public sealed record ProjectPlatforms(ProjectDefinition Project, IGitHubClient Forge, ITracker Tracker, Func<CancellationToken, ValueTask<string?>> GitToken, Uri? GitTokenScope = null)
 {
     /// <summary>Forge name for people: <c>GitHub</c> or <c>Gitea</c>.</summary>
     public string ForgeName => Project.Forge.Kind == ForgeConfig.Gitea ? "Gitea" : "GitHub";
@@ -31,9 +35,10 @@ public sealed record ProjectPlatforms(ProjectDefinition Project, IGitHubClient F
 
 /// <summary>
 /// Builds and caches each project's clients (keyed by slug and version, so an edit through the API takes effect at
-/// once). A project with no tracker/forge URL and no token of its own uses the host-wide clients registered in DI
-/// (<c>ORCH_PLANE_*</c>, <c>ORCH_GITHUB_*</c>): that is how <c>ORCH_PROJECTS_JSON</c> projects of issue #2 keep working.
-/// Every client shares one per-credential <see cref="RateLimiter"/>.
+/// once). A project with no tracker/forge token of its own uses the host-wide credentials (<c>ORCH_PLANE_*</c>,
+/// <c>ORCH_GITHUB_*</c>) — but only against the host-wide URL they were configured with: a project whose
+/// <c>base_url</c> points anywhere else must bring its own token (issue #8: a host-wide credential is never sent to a
+/// project-chosen URL). Every client shares one per-credential <see cref="RateLimiter"/>.
 /// </summary>
 public sealed class PlatformRegistry(
     ProjectStore store,
@@ -167,6 +172,7 @@ public sealed class PlatformRegistry(
         var forgeToken = stored.Secret(ProjectSecretNames.ForgeToken);
         IGitHubClient forge;
         Func<CancellationToken, ValueTask<string?>> gitToken;
+        Uri? gitScope = null;
         if (project.Forge.Kind == ForgeConfig.Gitea)
         {
             var token = forgeToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token for Gitea.");
@@ -180,16 +186,23 @@ public sealed class PlatformRegistry(
             forge = new GitHubClient(http, api, source, clock, _limiter);
             gitToken = async ct => await source.GetTokenAsync(ct);
         }
-        else if (forgeToken is null && project.Forge.BaseUrl is null)
+        else if (forgeToken is null)
         {
+            if (project.Forge.BaseUrl is { } own && !Endpoints.Same(own, settings.GitHubApiUrl))
+            {
+                throw new PermanentActivityException(
+                    $"Project '{project.Slug}' has a forge base_url of its own ({own.GetLeftPart(UriPartial.Path)}) and no forge_token: " +
+                    "the host-wide ORCH_GITHUB_TOKEN is only sent to ORCH_GITHUB_API_URL. Give the project a forge_token.");
+            }
+
             forge = hostGitHub ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token and ORCH_GITHUB_TOKEN is not set.");
             gitToken = _ => ValueTask.FromResult(settings.GitHubToken);
+            gitScope = settings.HostWideGitUrl;
         }
         else
         {
-            var token = forgeToken ?? settings.GitHubToken ?? throw new PermanentActivityException($"Project '{project.Slug}' has no forge_token and ORCH_GITHUB_TOKEN is not set.");
-            forge = new GitHubClient(http, new GitHubClientSettings(project.Forge.BaseUrl ?? settings.GitHubApiUrl, token), clock, _limiter);
-            gitToken = _ => ValueTask.FromResult<string?>(token);
+            forge = new GitHubClient(http, new GitHubClientSettings(project.Forge.BaseUrl ?? settings.GitHubApiUrl, forgeToken), clock, _limiter);
+            gitToken = _ => ValueTask.FromResult<string?>(forgeToken);
         }
 
         var trackerToken = stored.Secret(ProjectSecretNames.TrackerToken);
@@ -207,13 +220,21 @@ public sealed class PlatformRegistry(
         else
         {
             var missing = $"Project '{project.Slug}' needs tracker base_url, workspace and tracker_token (or the host-wide ORCH_PLANE_* settings).";
+            var url = project.Tracker.BaseUrl ?? settings.PlaneApiUrl ?? throw new PermanentActivityException(missing);
+            if (trackerToken is null && (settings.PlaneApiUrl is not { } hostWide || !Endpoints.Same(url, hostWide)))
+            {
+                throw new PermanentActivityException(
+                    $"Project '{project.Slug}' has a tracker base_url of its own ({url.GetLeftPart(UriPartial.Path)}) and no tracker_token: " +
+                    "the host-wide ORCH_PLANE_API_TOKEN is only sent to ORCH_PLANE_API_URL. Give the project a tracker_token.");
+            }
+
             var plane = new PlaneClient(http, new PlaneClientSettings(
-                project.Tracker.BaseUrl ?? settings.PlaneApiUrl ?? throw new PermanentActivityException(missing),
+                url,
                 trackerToken ?? settings.PlaneApiToken ?? throw new PermanentActivityException(missing),
                 project.Tracker.Workspace ?? settings.PlaneWorkspaceSlug ?? throw new PermanentActivityException(missing)), clock, _limiter);
             tracker = new PlaneTracker(plane, project, clock);
         }
 
-        return new ProjectPlatforms(project, forge, tracker, gitToken);
+        return new ProjectPlatforms(project, forge, tracker, gitToken, gitScope);
     }
 }

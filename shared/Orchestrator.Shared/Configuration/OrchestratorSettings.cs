@@ -123,6 +123,35 @@ public sealed partial record OrchestratorSettings
     /// <summary><c>ORCH_ADMIN_TOKEN</c>: when set, <c>/api/projects</c> requires <c>Authorization: Bearer &lt;token&gt;</c>. Secret; never logged.</summary>
     public string? AdminToken { get; init; }
 
+    /// <summary>
+    /// <c>ORCH_ALLOW_UNAUTHENTICATED</c>: <c>true</c> lets the host listen on a non-loopback address without
+    /// <see cref="AdminToken"/> (the API is then open to everyone who can reach it; logged loudly at every start). Default <c>false</c>:
+    /// such a start is refused.
+    /// </summary>
+    public bool AllowUnauthenticated { get; init; }
+
+    /// <summary>
+    /// <c>ORCH_OUTBOUND_ALLOWED_HOSTS</c>: where the orchestrator may connect on a project's behalf
+    /// (<see cref="Platform.OutboundPolicy"/>): <c>external</c> (default), <c>loopback</c>, <c>private</c>, <c>*</c>, CIDRs,
+    /// host names and <c>*.domain</c> wildcards, comma-separated. The host-wide URLs (<see cref="HostWideUrls"/>) are always allowed.
+    /// </summary>
+    public string OutboundAllowedHosts { get; init; } = Platform.OutboundPolicy.DefaultList;
+
+    /// <summary>
+    /// The URLs the administrator configured host-wide (GitHub API and the git host derived from it, Plane): allowed by
+    /// the outbound policy whatever its list says, and the only URLs the host-wide tokens are ever sent to.
+    /// </summary>
+    public IReadOnlyList<Uri> HostWideUrls =>
+        new[] { GitHubApiUrl, HostWideGitUrl, PlaneApiUrl }.OfType<Uri>().ToList();
+
+    /// <summary>The git host of <see cref="GitHubApiUrl"/>: <c>https://github.com/</c> for <c>api.github.com</c>, else the API's own scheme and authority (GitHub Enterprise serves git there).</summary>
+    public Uri HostWideGitUrl => GitHubApiUrl.Host == "api.github.com" ? new Uri("https://github.com/") : new Uri(GitHubApiUrl.GetLeftPart(UriPartial.Authority) + "/");
+
+    /// <summary>Builds the outbound policy of these settings (<see cref="OutboundAllowedHosts"/> + <see cref="HostWideUrls"/>).</summary>
+    /// <returns>The policy.</returns>
+    /// <exception cref="FormatException">The list is invalid (<see cref="Load"/> reports that first).</exception>
+    public Platform.OutboundPolicy CreateOutboundPolicy() => Platform.OutboundPolicy.Parse(OutboundAllowedHosts, HostWideUrls);
+
     /// <summary><c>ORCH_CI_POLL_INTERVAL</c> (default 30 s).</summary>
     public TimeSpan CiPollInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -235,6 +264,23 @@ public sealed partial record OrchestratorSettings
             return fallback;
         }
 
+        bool Flag(string key)
+        {
+            var v = Get(key);
+            if (v is null)
+            {
+                return false;
+            }
+
+            if (bool.TryParse(v, out var b))
+            {
+                return b;
+            }
+
+            errors.Add($"ORCH_{key} must be true or false, got '{v}'");
+            return false;
+        }
+
         var settings = new OrchestratorSettings
         {
             DatabaseUrl = Required("DATABASE_URL"),
@@ -253,6 +299,8 @@ public sealed partial record OrchestratorSettings
             MasterKey = Get("MASTER_KEY"),
             MasterKeyFile = Get("MASTER_KEY_FILE"),
             AdminToken = Get("ADMIN_TOKEN"),
+            AllowUnauthenticated = Flag("ALLOW_UNAUTHENTICATED"),
+            OutboundAllowedHosts = Get("OUTBOUND_ALLOWED_HOSTS") ?? Platform.OutboundPolicy.DefaultList,
             CiPollInterval = Duration("CI_POLL_INTERVAL", TimeSpan.FromSeconds(30)),
             CiTimeout = Duration("CI_TIMEOUT", TimeSpan.FromHours(2)),
             ReconcileInterval = Duration("RECONCILE_INTERVAL", TimeSpan.FromMinutes(5)),
@@ -299,6 +347,15 @@ public sealed partial record OrchestratorSettings
         foreach (var p in settings.Projects.Where(p => p.Mode == "run" && p.Agent is not null && !settings.Agents.Names.Contains(p.Agent, StringComparer.OrdinalIgnoreCase)))
         {
             errors.Add($"ORCH_PROJECTS_JSON: project {p.PlaneProjectId} uses agent '{p.Agent}', which ORCH_AGENTS_JSON does not define");
+        }
+
+        try
+        {
+            _ = settings.CreateOutboundPolicy();
+        }
+        catch (FormatException ex)
+        {
+            errors.Add(ex.Message);
         }
 
         if (settings.MasterKey is { } masterKey && SecretProtector.ParseBase64Key(masterKey) is null)

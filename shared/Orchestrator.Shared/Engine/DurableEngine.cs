@@ -724,7 +724,7 @@ public sealed class DurableEngine(
     /// <summary>Exception → (transient?, Retry-After).</summary>
     internal static (bool Transient, TimeSpan? RetryAfter) Classify(Exception ex) => ex switch
     {
-        PermanentActivityException => (false, null),
+        PermanentActivityException or OutboundRefusedException => (false, null),
         PlatformApiException p => (p.IsTransient, p.RetryAfter),
         RetryableActivityException r => (true, r.RetryAfter),
         JsonException => (false, null),

@@ -250,6 +250,10 @@ public sealed class GitHubAppInstallationTokenSource : IGitHubTokenSource, IDisp
         {
             throw new PlatformApiException("GitHub", _operation, null, "the request timed out", isTransient: true, inner: e);
         }
+        catch (HttpRequestException e) when (e.InnerException is OutboundRefusedException refused)
+        {
+            throw new PlatformApiException("GitHub", _operation, null, refused.Message, isTransient: false, inner: refused);
+        }
         catch (HttpRequestException e)
         {
             throw new PlatformApiException("GitHub", _operation, null, $"network error ({e.HttpRequestError}): {e.Message}", isTransient: true, inner: e);

@@ -120,6 +120,11 @@ internal sealed class PlatformHttp
             // HttpClient.Timeout surfaces as a TaskCanceledException the caller did not ask for.
             throw new PlatformApiException(_options.Platform, operation, null, _options.TimeoutMessage, isTransient: true, inner: e);
         }
+        catch (HttpRequestException e) when (e.InnerException is OutboundRefusedException refused)
+        {
+            // The outbound policy refused the target: retrying cannot help, and the message names the rule.
+            throw new PlatformApiException(_options.Platform, operation, null, refused.Message, isTransient: false, inner: refused);
+        }
         catch (HttpRequestException e)
         {
             // Connection refused, DNS, TLS, reset: the inner message names host and port only.

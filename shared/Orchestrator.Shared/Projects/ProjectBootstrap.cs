@@ -56,11 +56,6 @@ public sealed class ProjectBootstrap(OrchestratorSettings settings, ProjectStore
     /// <exception cref="SettingsException">An entry is invalid or conflicts with another project; the message names each entry.</exception>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        if (settings.AdminToken is null)
-        {
-            logger.LogWarning("ORCH_ADMIN_TOKEN is not set: /api/projects (which reads and writes project secrets) needs no authentication; keep the host on loopback or set it");
-        }
-
         var entries = settings.Projects
             .Select(p => (Name: $"ORCH_PROJECTS_JSON entry '{p.WorkItemPrefix}' (plane_project_id {p.PlaneProjectId})", Definition: FromLegacy(p), Secrets: (IReadOnlyDictionary<string, string?>)new Dictionary<string, string?>()))
             .Concat(settings.ProjectSeeds.Select(s => (Name: $"ORCH_PROJECTS_JSON[{s.Index}] (slug '{s.Definition.Slug}')", s.Definition, s.Secrets)))
@@ -85,9 +80,9 @@ public sealed class ProjectBootstrap(OrchestratorSettings settings, ProjectStore
                 var (project, outcome) = await store.UpsertAsync(definition, secrets, cancellationToken);
                 logger.LogInformation("{Entry}: project {Slug} {Outcome} (version {Version})", name, project.Slug, outcome.ToString().ToLowerInvariant(), project.Version);
             }
-            catch (Exception ex) when (ex is ProjectValidationException or ProjectConflictException)
+            catch (Exception ex) when (ex is ProjectValidationException or ProjectConflictException or ProjectRuleException)
             {
-                errors.Add($"{name}: {(ex is ProjectValidationException v ? string.Join("; ", v.Errors) : ex.Message)}");
+                errors.Add($"{name}: {ex switch { ProjectValidationException v => string.Join("; ", v.Errors), ProjectRuleException r => string.Join("; ", r.Errors), _ => ex.Message }}");
             }
         }
 

@@ -25,7 +25,8 @@ public static class ProjectServices
             sp.GetRequiredService<SecretProtector>(),
             sp.GetRequiredService<TimeProvider>(),
             settings.Agents.Names,
-            sp.GetRequiredService<ILogger<ProjectStore>>()));
+            sp.GetRequiredService<ILogger<ProjectStore>>(),
+            outbound: sp.GetService<Orchestrator.Shared.Platform.OutboundPolicy>() ?? settings.CreateOutboundPolicy()));
         services.AddSingleton(sp => new ProjectBootstrap(settings, sp.GetRequiredService<ProjectStore>(), sp.GetRequiredService<ILogger<ProjectBootstrap>>()));
         return services;
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
+using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.Projects;
 
@@ -23,6 +24,7 @@ public sealed class ProjectStore
     private const string AsanaSecretPrefix = "asana_webhook/";
 
     private readonly NpgsqlDataSource _db;
+    private readonly OutboundPolicy? _outbound;
     private readonly SecretProtector _protector;
     private readonly TimeProvider _clock;
     private readonly IReadOnlyCollection<string>? _knownAgents;
@@ -37,14 +39,17 @@ public sealed class ProjectStore
     /// <param name="knownAgents">Agent names of <c>ORCH_AGENTS_JSON</c> for <see cref="ProjectDefinition.Validate"/>; <c>null</c> skips that check.</param>
     /// <param name="logger">Logs changes (slug and version only).</param>
     /// <param name="cacheDuration">How long reads are cached (default 5 s; <see cref="TimeSpan.Zero"/> disables the cache).</param>
+    /// <param name="outbound">Checks every URL a project is saved with (<see cref="OutboundPolicy.CheckUrlAsync"/>; refusals are <see cref="ProjectRuleException"/>); <c>null</c> = no check.</param>
     public ProjectStore(
         NpgsqlDataSource db,
         SecretProtector protector,
         TimeProvider clock,
         IReadOnlyCollection<string>? knownAgents = null,
         ILogger<ProjectStore>? logger = null,
-        TimeSpan? cacheDuration = null)
+        TimeSpan? cacheDuration = null,
+        OutboundPolicy? outbound = null)
     {
+        _outbound = outbound;
         _db = db;
         _protector = protector;
         _clock = clock;
@@ -127,9 +132,11 @@ public sealed class ProjectStore
     /// <returns>The stored project (version 1).</returns>
     /// <exception cref="ProjectValidationException">The definition is invalid or a secret name is unknown.</exception>
     /// <exception cref="ProjectConflictException">The slug is taken or a tracker project belongs to another project.</exception>
+    /// <exception cref="ProjectRuleException">A URL the outbound policy refuses.</exception>
     public async Task<StoredProject> CreateAsync(ProjectDefinition definition, IReadOnlyDictionary<string, string?> secrets, CancellationToken cancellationToken = default)
     {
         ThrowIfInvalid(definition, secrets);
+        await ThrowIfOutboundRefusedAsync(definition, cancellationToken);
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await LockWritesAsync(connection, cancellationToken);
@@ -150,6 +157,10 @@ public sealed class ProjectStore
     /// <returns>The stored project (version + 1), or <c>null</c> when there is no project <paramref name="slug"/>.</returns>
     /// <exception cref="ProjectValidationException">Invalid definition, a changed slug or an unknown secret name.</exception>
     /// <exception cref="ProjectConflictException">The version is not <paramref name="expectedVersion"/>, or a tracker project belongs to another project.</exception>
+    /// <exception cref="ProjectRuleException">
+    /// A URL the outbound policy refuses, or a connection whose platform or URL changed while its stored token was not given
+    /// again (<see cref="UnboundSecrets"/>: a token is bound to the URL it was entered for).
+    /// </exception>
     public async Task<StoredProject?> UpdateAsync(
         string slug,
         ProjectDefinition definition,
@@ -169,6 +180,8 @@ public sealed class ProjectStore
             throw new ProjectValidationException(errors);
         }
 
+        await ThrowIfOutboundRefusedAsync(definition, cancellationToken);
+
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await LockWritesAsync(connection, cancellationToken);
@@ -183,7 +196,7 @@ public sealed class ProjectStore
             throw new ProjectConflictException($"Project '{slug}' is at version {current.Version}, not {expected}: it changed since it was read. Read it again and retry.");
         }
 
-        var updated = await WriteUpdateAsync(connection, current, definition, secretChanges, force: true, cancellationToken);
+        var updated = await WriteUpdateAsync(connection, current, definition, secretChanges, force: true, cancellationToken, refuseUnboundSecrets: true);
         await tx.CommitAsync(cancellationToken);
         Invalidate();
         _log.LogInformation("Project {Slug} updated (version {Version})", slug, updated.Version);
@@ -227,6 +240,7 @@ public sealed class ProjectStore
         CancellationToken cancellationToken = default)
     {
         ThrowIfInvalid(definition, secrets);
+        await ThrowIfOutboundRefusedAsync(definition, cancellationToken);
         var digest = SeedDigest(definition, secrets);
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -467,6 +481,91 @@ public sealed class ProjectStore
         return errors;
     }
 
+    /// <summary>
+    /// The stored secrets a change would carry to another place: <c>tracker_token</c> when the tracker's kind or
+    /// <c>base_url</c> changes; <c>forge_token</c> and <c>github_app_private_key</c> when the forge's kind, <c>base_url</c>
+    /// or <c>git_url</c> origin changes — unless <paramref name="changes"/> gives the secret again (or removes it).
+    /// Webhook secrets only verify what arrives, so they stay.
+    /// </summary>
+    /// <param name="before">The stored definition.</param>
+    /// <param name="after">The new definition.</param>
+    /// <param name="stored">Names of the secrets stored now.</param>
+    /// <param name="changes">The secret changes of the request (absent = keep).</param>
+    /// <returns>Each secret that would move, with the reason.</returns>
+    public static IReadOnlyList<(string Secret, string Reason)> UnboundSecrets(
+        ProjectDefinition before, ProjectDefinition after, IEnumerable<string> stored, IReadOnlyDictionary<string, string?>? changes)
+    {
+        string? TrackerMove() =>
+            before.Tracker.Kind != after.Tracker.Kind ? $"the tracker changed from {before.Tracker.Kind} to {after.Tracker.Kind}"
+            : !Endpoints.Same(before.Tracker.BaseUrl, after.Tracker.BaseUrl) ? $"tracker.base_url changed to {Describe(after.Tracker.BaseUrl)}"
+            : null;
+        string? ForgeMove() =>
+            before.Forge.Kind != after.Forge.Kind ? $"the forge changed from {before.Forge.Kind} to {after.Forge.Kind}"
+            : !Endpoints.Same(before.Forge.BaseUrl, after.Forge.BaseUrl) ? $"forge.base_url changed to {Describe(after.Forge.BaseUrl)}"
+            : Endpoints.GitOrigin(before.Forge.GitUrl) != Endpoints.GitOrigin(after.Forge.GitUrl) ? $"forge.git_url now points to {after.Forge.GitUrl ?? "the forge's default"}"
+            : null;
+        var moves = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            [ProjectSecretNames.TrackerToken] = TrackerMove(),
+            [ProjectSecretNames.ForgeToken] = ForgeMove(),
+            [ProjectSecretNames.GitHubAppPrivateKey] = ForgeMove(),
+        };
+        return stored
+            .Where(name => moves.GetValueOrDefault(name) is not null && !(changes?.ContainsKey(name) ?? false))
+            .OrderBy(name => name, StringComparer.Ordinal)
+            .Select(name => (name, moves[name]!))
+            .ToList();
+
+        static string Describe(Uri? url) => url?.GetLeftPart(UriPartial.Path) ?? "the host-wide default";
+    }
+
+    /// <summary>Every URL of <paramref name="definition"/> the outbound policy refuses, as field-named messages.</summary>
+    /// <param name="definition">The definition.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The refusals; empty when allowed (or when the store has no policy).</returns>
+    public async Task<IReadOnlyList<string>> OutboundRefusalsAsync(ProjectDefinition definition, CancellationToken cancellationToken = default)
+    {
+        var refusals = new List<string>();
+        if (_outbound is null)
+        {
+            return refusals;
+        }
+
+        foreach (var (field, url) in new[] { ("tracker.base_url", definition.Tracker.BaseUrl), ("forge.base_url", definition.Forge.BaseUrl) })
+        {
+            if (url is not null && await _outbound.CheckUrlAsync(url, cancellationToken) is { } refusal)
+            {
+                refusals.Add($"{field}: {refusal}");
+            }
+        }
+
+        if (definition.Forge.GitUrl is { } template)
+        {
+            var remote = template.Replace("{repo}", definition.Forge.Repos.FirstOrDefault() ?? "owner/name", StringComparison.Ordinal);
+            var parsed = Uri.TryCreate(remote, UriKind.Absolute, out var u) ? u : null;
+            var isLocal = remote.StartsWith('/') || parsed is { IsFile: true };
+            var refusal = isLocal
+                ? _outbound.AllowsLoopback ? null : $"a local path is a loopback remote, which {OutboundPolicy.SettingName}={_outbound.List} does not allow (add 'loopback' to allow it)"
+                : parsed is not null && (parsed.Scheme == Uri.UriSchemeHttps || parsed.Scheme == Uri.UriSchemeHttp)
+                    ? await _outbound.CheckUrlAsync(parsed, cancellationToken)
+                    : "only http(s) git remotes (and, when loopback is allowed, local paths) are supported";
+            if (refusal is not null)
+            {
+                refusals.Add($"forge.git_url: {refusal}");
+            }
+        }
+
+        return refusals;
+    }
+
+    private async Task ThrowIfOutboundRefusedAsync(ProjectDefinition definition, CancellationToken cancellationToken)
+    {
+        if (await OutboundRefusalsAsync(definition, cancellationToken) is { Count: > 0 } refusals)
+        {
+            throw new ProjectRuleException(refusals);
+        }
+    }
+
     private static string AsanaContext(string slug, string resourceGid) => SecretProtector.ContextFor(slug, AsanaSecretPrefix + resourceGid);
 
     private void ThrowIfInvalid(ProjectDefinition definition, IReadOnlyDictionary<string, string?>? secrets)
@@ -571,12 +670,28 @@ public sealed class ProjectStore
         ProjectDefinition definition,
         IReadOnlyDictionary<string, string?>? changes,
         bool force,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool refuseUnboundSecrets = false)
     {
         await ThrowIfTrackerTakenAsync(connection, definition, cancellationToken);
         var plain = Decrypt(current.Slug, current.Envelopes);
         var envelopes = new Dictionary<string, string>(current.Envelopes, StringComparer.Ordinal);
         var secretsChanged = false;
+
+        // A token is bound to the platform and URL it was entered for: moving the connection without giving it again would
+        // send it to the new URL. The API refuses such a change; a seed entry (configuration) drops the stale token instead.
+        var unbound = UnboundSecrets(ProjectJson.Deserialize(current.DefinitionJson), definition, plain.Keys, changes);
+        if (unbound.Count > 0 && refuseUnboundSecrets)
+        {
+            throw new ProjectRuleException(unbound.Select(u => $"secrets.{u.Secret}: {u.Reason}; re-enter the token for the new URL (or send null to remove it)").ToList());
+        }
+
+        foreach (var (name, reason) in unbound)
+        {
+            _log.LogWarning("Project {Slug}: stored secret {Secret} removed because {Reason}", current.Slug, name, reason);
+            secretsChanged |= plain.Remove(name) | envelopes.Remove(name);
+        }
+
         foreach (var (name, value) in changes ?? new Dictionary<string, string?>())
         {
             if (string.IsNullOrEmpty(value))

@@ -65,6 +65,24 @@ public sealed class ProjectValidationException : Exception
     public IReadOnlyList<string> Errors { get; }
 }
 
+/// <summary>
+/// A well-formed change that a rule refuses (answered 422): a URL the outbound policy does not allow, or a connection
+/// whose platform or URL changed without its secrets being given again.
+/// </summary>
+public sealed class ProjectRuleException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="errors">Every refusal, each naming its field and the rule.</param>
+    public ProjectRuleException(IReadOnlyList<string> errors)
+        : base("Refused: " + string.Join("; ", errors))
+    {
+        Errors = errors;
+    }
+
+    /// <summary>Every refusal, each naming its field and the rule.</summary>
+    public IReadOnlyList<string> Errors { get; }
+}
+
 /// <summary>A slug is taken, or the project changed since the version the caller read.</summary>
 /// <param name="message">What conflicts.</param>
 public sealed class ProjectConflictException(string message) : Exception(message);

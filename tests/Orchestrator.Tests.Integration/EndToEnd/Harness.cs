@@ -84,6 +84,7 @@ public sealed class Harness : IAsyncDisposable
             ["PLANE_WORKSPACE_SLUG"] = Workspace,
             ["PLANE_WEBHOOK_SECRET"] = PlaneSecret,
             ["MASTER_KEY"] = MasterKey,
+            ["OUTBOUND_ALLOWED_HOSTS"] = "loopback", // the simulators live on 127.0.0.1 (issue #8: tests allow loopback explicitly)
             ["PROJECTS_JSON"] = ProjectsJson(projectId),
             ["CI_POLL_INTERVAL"] = "1s",
             ["CI_TIMEOUT"] = "2h",

@@ -205,9 +205,11 @@ public sealed class ProjectsApiTests
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(h.Api, HttpMethod.Get, "api/projects/web")).Status);
         Assert.Equal(HttpStatusCode.Created, (await SendAsync(h.Api, HttpMethod.Post, "api/projects", Body())).Status);
 
-        // Other APIs are not affected.
-        h.Api.DefaultRequestHeaders.Authorization = null;
+        // The task and queue API too (issue #8 item 4: they were open).
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(h.Api, HttpMethod.Get, "api/tasks")).Status);
+        h.Api.DefaultRequestHeaders.Authorization = null;
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(h.Api, HttpMethod.Get, "api/tasks")).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(h.Api, HttpMethod.Get, "api/queue")).Status);
         Assert.All(h.Logs.Lines, l => Assert.DoesNotContain(token, l, StringComparison.Ordinal));
     }
 

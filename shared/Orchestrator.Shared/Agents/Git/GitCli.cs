@@ -58,6 +58,16 @@ internal static class GitCli
     [
         ("core.hooksPath", "/dev/null"),
         ("core.fsmonitor", "false"),
+
+        // Transports: https/http (checked and pinned by the outbound policy) and local paths (allowed by it only with
+        // loopback); never ssh, git:// or ext:: (https://git-scm.com/docs/git-config#Documentation/git-config.txt-protocolallow).
+        ("protocol.allow", "never"),
+        ("protocol.https.allow", "always"),
+        ("protocol.http.allow", "always"),
+        ("protocol.file.allow", "always"),
+
+        // The auth header must not follow a redirect to another host, and the checked address is the one git talks to.
+        ("http.followRedirects", "false"),
     ];
 
     /// <summary>Runs <c>git args…</c> in <paramref name="directory"/>.</summary>
@@ -66,12 +76,14 @@ internal static class GitCli
     /// <param name="token">Token sent as <c>http.extraHeader</c> (Basic, user <c>x-access-token</c>), or <c>null</c>.</param>
     /// <param name="check">Throw <see cref="GitCommandException"/> on a non-zero exit code.</param>
     /// <param name="cancellationToken">Kills git and throws.</param>
+    /// <param name="extraConfig">More configuration for this call (e.g. the outbound policy's <c>http.curloptResolve</c> pin).</param>
     public static async Task<GitResult> RunAsync(
         string? directory,
         IReadOnlyList<string> arguments,
         string? token,
         bool check,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IReadOnlyList<(string Key, string Value)>? extraConfig = null)
     {
         var startInfo = new ProcessStartInfo("git")
         {
@@ -93,7 +105,7 @@ internal static class GitCli
         }
 
         startInfo.Environment.Clear();
-        foreach (var (name, value) in Environment(token))
+        foreach (var (name, value) in Environment(token, extraConfig))
         {
             startInfo.Environment[name] = value;
         }
@@ -134,7 +146,7 @@ internal static class GitCli
     }
 
     /// <summary>The environment of one git call: the allow-list, fixed settings, hardening and the optional auth header.</summary>
-    internal static Dictionary<string, string> Environment(string? token)
+    internal static Dictionary<string, string> Environment(string? token, IReadOnlyList<(string Key, string Value)>? extraConfig = null)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in PassThrough)
@@ -149,6 +161,7 @@ internal static class GitCli
         environment["GIT_TERMINAL_PROMPT"] = "0";
 
         var config = new List<(string Key, string Value)>(Hardening);
+        config.AddRange(extraConfig ?? []);
         if (!string.IsNullOrEmpty(token))
         {
             config.Add(("http.extraHeader", "Authorization: Basic " + BasicCredential(token)));

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.Agents.Git;
 
@@ -52,14 +53,18 @@ public sealed class GitWorkspaces
 {
     private const string RemoteTracking = "refs/remotes/origin/";
 
+    private readonly OutboundPolicy? _outbound;
+
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     /// <summary>Creates the service; <paramref name="rootDirectory"/> is created when first needed.</summary>
     /// <param name="rootDirectory">Where mirrors and worktrees live; made absolute.</param>
     /// <param name="author">Author and committer of <see cref="CommitAllAsync"/> (and the default identity in mirrors).</param>
+    /// <param name="outbound">Checks and pins every remote before git reaches it (<see cref="OutboundPolicy.CheckGitRemoteAsync"/>); <c>null</c> = no check (tests of this class only).</param>
     /// <exception cref="ArgumentException">An empty root, name or e-mail.</exception>
-    public GitWorkspaces(string rootDirectory, GitIdentity author)
+    public GitWorkspaces(string rootDirectory, GitIdentity author, OutboundPolicy? outbound = null)
     {
+        _outbound = outbound;
         ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
         ArgumentNullException.ThrowIfNull(author);
         ArgumentException.ThrowIfNullOrWhiteSpace(author.Name);
@@ -243,7 +248,8 @@ public sealed class GitWorkspaces
                 worktree.Path,
                 ["push", "--quiet", $"--force-with-lease={remoteRef}:{expected}", "origin", "HEAD:" + remoteRef],
                 token,
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken,
+                await GuardAsync(remoteUrl, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
         }
         finally
         {
@@ -364,10 +370,11 @@ public sealed class GitWorkspaces
         await SetRemoteUrlAsync(mirror, remoteUrl, cancellationToken).ConfigureAwait(false);
         await GitAsync(mirror, ["config", "user.name", Author.Name], null, cancellationToken).ConfigureAwait(false);
         await GitAsync(mirror, ["config", "user.email", Author.Email], null, cancellationToken).ConfigureAwait(false);
-        await GitAsync(mirror, ["fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*"], token, cancellationToken).ConfigureAwait(false);
+        var pin = await GuardAsync(remoteUrl, cancellationToken).ConfigureAwait(false);
+        await GitAsync(mirror, ["fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*"], token, cancellationToken, pin).ConfigureAwait(false);
 
         // git 2.39's fetch does not update the remote's HEAD; ask for it: "ref: refs/heads/main\tHEAD".
-        var symref = await GitAsync(mirror, ["ls-remote", "--symref", "origin", "HEAD"], token, cancellationToken).ConfigureAwait(false);
+        var symref = await GitAsync(mirror, ["ls-remote", "--symref", "origin", "HEAD"], token, cancellationToken, pin).ConfigureAwait(false);
         var head = symref.Stdout.Split('\n')
             .Select(line => line.Split('\t'))
             .Where(parts => parts.Length == 2 && parts[1] == "HEAD" && parts[0].StartsWith("ref: refs/heads/", StringComparison.Ordinal))
@@ -447,8 +454,13 @@ public sealed class GitWorkspaces
         }
     }
 
-    private static Task<GitResult> GitAsync(string? directory, IReadOnlyList<string> arguments, string? token, CancellationToken cancellationToken) =>
-        GitCli.RunAsync(directory, arguments, token, check: true, cancellationToken);
+    private static Task<GitResult> GitAsync(
+        string? directory, IReadOnlyList<string> arguments, string? token, CancellationToken cancellationToken, IReadOnlyList<(string Key, string Value)>? extraConfig = null) =>
+        GitCli.RunAsync(directory, arguments, token, check: true, cancellationToken, extraConfig);
+
+    /// <summary>The outbound policy's verdict on a remote, right before git reaches it: the pin to pass to git, or <see cref="OutboundRefusedException"/>.</summary>
+    private async Task<IReadOnlyList<(string Key, string Value)>> GuardAsync(string remoteUrl, CancellationToken cancellationToken) =>
+        _outbound is null ? [] : await _outbound.CheckGitRemoteAsync(remoteUrl, cancellationToken).ConfigureAwait(false);
 
     private SemaphoreSlim Gate(string mirror) => _locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
 
