@@ -60,6 +60,33 @@ public sealed class GitWorkspacesTests : IDisposable
     }
 
     [Fact]
+    public async Task Git_remotes_obey_the_outbound_policy_before_git_reaches_them()
+    {
+        // Issue #8 item 2: a local path is a loopback remote; refused unless loopback is allowed, and nothing is fetched.
+        var guarded = new GitWorkspaces(_temp.Sub("ws-guarded"), Bot, Shared.Platform.OutboundPolicy.Parse("external"));
+        var refused = await Assert.ThrowsAsync<Shared.Platform.OutboundRefusedException>(() => guarded.EnsureMirrorAsync(Repo, _remote, null, Ct));
+        Assert.Contains("loopback", refused.Message);
+        Assert.False(File.Exists(Path.Combine(guarded.MirrorPath(Repo), "refs", "remotes", "origin", "trunk")));
+        await Assert.ThrowsAsync<Shared.Platform.OutboundRefusedException>(() => guarded.EnsureMirrorAsync(Repo, "https://127.0.0.1:1/acme/web.git", null, Ct));
+        await Assert.ThrowsAsync<Shared.Platform.OutboundRefusedException>(() => guarded.EnsureMirrorAsync(Repo, "ssh://github.com/acme/web.git", null, Ct));
+
+        var allowed = new GitWorkspaces(_temp.Sub("ws-allowed"), Bot, Shared.Platform.OutboundPolicy.Parse("loopback"));
+        await allowed.EnsureMirrorAsync(Repo, _remote, null, Ct);
+        Assert.Equal(RemoteSha("trunk"), Git(allowed.MirrorPath(Repo), "rev-parse", "refs/remotes/origin/trunk"));
+    }
+
+    [Fact]
+    public void Git_calls_carry_the_transport_hardening_and_the_policy_pin()
+    {
+        var environment = GitCli.Environment("tok", [("http.curloptResolve", "git.example:443:203.0.113.7")]);
+        var config = Enumerable.Range(0, int.Parse(environment["GIT_CONFIG_COUNT"], System.Globalization.CultureInfo.InvariantCulture))
+            .ToDictionary(i => environment[$"GIT_CONFIG_KEY_{i}"], i => environment[$"GIT_CONFIG_VALUE_{i}"]);
+        Assert.Equal("never", config["protocol.allow"]);
+        Assert.Equal("false", config["http.followRedirects"]);
+        Assert.Equal("git.example:443:203.0.113.7", config["http.curloptResolve"]);
+    }
+
+    [Fact]
     public async Task Worktree_is_on_the_task_branch_from_the_remote_default_branch()
     {
         var branch = GitWorkspaces.BranchName("WEB-1", "Add a login page");
