@@ -111,9 +111,10 @@ public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipeline
 
 /// <summary>
 /// Runs one stage's agent: worktree on the task branch (continuing earlier rounds), the composed prompt,
-/// the agent through <see cref="IAgentRunner"/>, then commit what it left, push, and ensure the PR with
-/// <c>Fixes #N</c> and the TaskSpec. Nothing changed → a failed stage ("no empty PRs"). Transient agent
-/// failures are thrown for the engine to retry (honouring <c>Retry-After</c>).
+/// the agent through <see cref="IAgentRunner"/>, then commit what it left and push; a stage that opens the PR
+/// (<see cref="RunStageAgentInput.OpensPr"/>: development and later) then ensures it with <c>Fixes #N</c> and the
+/// TaskSpec, earlier stages leave their documents on the branch only. Nothing changed → a failed stage ("no
+/// empty PRs"). Transient agent failures are thrown for the engine to retry (honouring <c>Retry-After</c>).
 /// </summary>
 public sealed class RunStageAgentActivity(
     IAgentRunner runner,
@@ -173,14 +174,18 @@ public sealed class RunStageAgentActivity(
             await git.PushAsync(worktree, remote, token, cancellationToken);
             var repo = RepoRef.Parse(input.Repo);
             var pr = await github.FindPullRequestByHeadAsync(repo, input.Branch, cancellationToken);
-            if (pr is null || pr.State != "open")
+
+            // Only development and later stages open the PR: before that there is no code to merge, and an open PR
+            // would move the task to PR_CREATED (and a merge towards DEPLOYED) while the architect still works.
+            if (input.OpensPr && (pr is null || pr.State != "open"))
             {
                 pr = await github.CreatePullRequestAsync(repo, input.Branch, worktree.BaseBranch, $"[{input.TaskKey}] {input.Title}",
                     $"Fixes #{task.IssueNumber}\n\n{input.TaskSpec}", cancellationToken);
             }
 
+            var open = pr is { State: "open" } ? pr : null;
             return new StageRunCompleted(input.Execution, input.Stage, true, null, result.TokensIn, result.TokensOut, result.CostUsd, result.Duration,
-                input.Branch, commit.HeadSha, pr.Number, pr.HtmlUrl, Short(result.FinalMessage));
+                input.Branch, commit.HeadSha, open?.Number, open?.HtmlUrl, Short(result.FinalMessage));
         }
         finally
         {

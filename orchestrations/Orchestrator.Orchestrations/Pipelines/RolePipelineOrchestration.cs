@@ -254,7 +254,8 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
             s.Round,
             def.MaxDeveloperRounds,
             s.FeedbackStage == stage.Name ? s.Feedback : null,
-            history);
+            history,
+            def.OpensPr(stage.Name));
     }
 
     private static string? BudgetProblem(RolePipelineState s)

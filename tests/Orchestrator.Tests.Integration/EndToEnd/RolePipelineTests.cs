@@ -54,7 +54,8 @@ public sealed class RolePipelineTests
         return remote;
     }
 
-    private static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(TempDirectory dir, decimal budgetUsd)
+    private static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(
+        TempDirectory dir, decimal budgetUsd, bool rejectOnce = true, string? hold = null, Action<Dictionary<string, string?>>? tweak = null)
     {
         var remote = CreateRemote(dir);
         var prompts = dir.Sub("prompts");
@@ -66,9 +67,15 @@ public sealed class RolePipelineTests
         {
             s["AGENTS_JSON"] = JsonSerializer.Serialize(new[]
             {
-                new { name = "fake", kind = "generic", binary = agent, prompt_delivery = "file", env = new Dictionary<string, string> { ["FAKE_PROMPT_DIR"] = prompts, ["FAKE_REJECT_ONCE"] = "1" }, timeout = "1m", stall_timeout = "30s" },
+                new
+                {
+                    name = "fake", kind = "generic", binary = agent, prompt_delivery = "file",
+                    env = new Dictionary<string, string> { ["FAKE_PROMPT_DIR"] = prompts, ["FAKE_REJECT_ONCE"] = rejectOnce ? "1" : "0", ["FAKE_HOLD"] = hold ?? "" },
+                    timeout = "1m", stall_timeout = "30s",
+                },
             });
             s["DATA_DIR"] = dir.Sub("data");
+            tweak?.Invoke(s);
         }, startHost: false);
         h.Settings["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
         {
@@ -149,6 +156,68 @@ public sealed class RolePipelineTests
         await h.WaitForStatusAsync(id, TaskStatus.WAITING_CI);
         await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
         await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
+        h.AssertNoUnexpectedRequests();
+    }
+
+    /// <summary>The task branch of the remote (<c>orch/WEB-N-…</c>), or <c>null</c> before the first push.</summary>
+    private static string? TaskBranch(TempDirectory dir, string remote)
+    {
+        var branch = Git(dir.Path, "--git-dir", remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/orch/");
+        return branch.Length == 0 ? null : branch;
+    }
+
+    private static string[] FilesOn(TempDirectory dir, string remote, string branch) =>
+        Git(dir.Path, "--git-dir", remote, "ls-tree", "-r", "--name-only", branch).Split('\n');
+
+    private static Task WaitForFileAsync(string path, string what) =>
+        Harness.EventuallyAsync(() => Task.FromResult(File.Exists(path)), what, 60);
+
+    private static string[] DocumentsOf(string stage, int sequence) => [.. (stage switch
+    {
+        "analysis" => new[] { "01-brd.md", "03-acceptance-criteria.md" },
+        "architecture" => ["02-trz.md", "04-test-plan.yaml", "06-adr/0001-decision.md"],
+        _ => ["12-review.md"],
+    }).Select(a => $"docs/work-items/WEB-{sequence}/{a}")];
+
+    /// <summary>
+    /// Issue #8 item 10: the PR used to open after analysis (every stage that changed files ensured it), so the
+    /// task reached PR_CREATED with a documents-only PR while architecture had not started. Now analysis and
+    /// architecture push their documents to the task branch only, and development opens the PR.
+    /// </summary>
+    [Fact]
+    public async Task Role_pipeline_opens_no_PR_before_development()
+    {
+        using var dir = new TempDirectory();
+        var (harness, remote, prompts) = await StartAsync(dir, budgetUsd: 10m, rejectOnce: false, hold: "development");
+        await using var h = harness;
+        var (id, item) = await h.CreateTaskAsync();
+        await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+        var issue = Assert.Single(h.GitHub.Issues(Harness.Repo));
+
+        // Analysis and architecture finished (their gates passed on the pushed branch); the developer is running.
+        await WaitForFileAsync(Path.Combine(prompts, "holding-development"), "the development agent to start");
+        var branch = TaskBranch(dir, remote);
+        Assert.NotNull(branch);
+        var files = FilesOn(dir, remote, branch);
+        Assert.All(DocumentsOf("analysis", item.SequenceId).Concat(DocumentsOf("architecture", item.SequenceId)), doc => Assert.Contains(doc, files));
+        Assert.DoesNotContain(files, f => f.StartsWith("src/", StringComparison.Ordinal));
+
+        // …but the forge has no PR, and the task is not PR_CREATED.
+        Assert.Empty(h.GitHub.PullRequests(Harness.Repo));
+        var during = (await h.GetTaskAsync(id))!;
+        Assert.Equal("ISSUE_CREATED", during.Status);
+        Assert.Equal("DEVELOPMENT", during.Agents?.Status);
+        Assert.Null(during.Links.PullRequest);
+        Assert.DoesNotContain(h.Plane.Comments(item.Id), c => c.CommentHtml.Contains("/pull/", StringComparison.Ordinal));
+
+        // The PR appears when development pushes code, and with it PR_CREATED.
+        await File.WriteAllTextAsync(Path.Combine(prompts, "release-development"), "");
+        await h.WaitForStatusAsync(id, TaskStatus.PR_CREATED);
+        var pr = Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+        Assert.Equal(branch, pr.HeadRef);
+        Assert.Equal("open", pr.State);
+        Assert.Contains($"Fixes #{issue.Number}", pr.Body, StringComparison.Ordinal);
+        Assert.Contains($"src/feature-round-1.txt", FilesOn(dir, remote, branch));
         h.AssertNoUnexpectedRequests();
     }
 

@@ -796,6 +796,50 @@ public sealed class RolePipelineOrchestrationTests
         Assert.Equal(["PostStageComment failed after 6 attempt(s): Plane 500"], d.State.Warnings);
     }
 
+    // ----- the pull request (issue #8 item 10) ---------------------------------------------------------------
+
+    private static bool[] OpensPrOfEveryRun(Flow f) =>
+        [.. f.All.SelectMany(Activities).Where(a => a.Activity == RolePipelineActivities.RunStageAgent).Select(a => ((RunStageAgentInput)a.Input).OpensPr)];
+
+    [Fact]
+    public void Role_pipeline_opens_no_PR_before_development()
+    {
+        var f = new Flow();
+        f.PassUntil("review");
+        f.Ran();
+        f.Gate(GateOutcome.Rejected, "REQUEST_CHANGES", ReviewFindings);
+        f.PassUntil("done");
+
+        // analysis and architecture push their documents to the branch only; development (every round) and the
+        // stages after it ensure the PR.
+        Assert.Equal(
+            ["analysis", "architecture", "development", "review", "development", "review", "testing", "deploy"],
+            f.All.SelectMany(Activities).Where(a => a.Activity == RolePipelineActivities.RunStageAgent).Select(a => ((RunStageAgentInput)a.Input).Stage));
+        Assert.Equal([false, false, true, true, true, true, true, true], OpensPrOfEveryRun(f));
+    }
+
+    [Fact]
+    public void A_stage_may_open_the_PR_earlier_or_later_and_every_stage_after_the_opener_keeps_it()
+    {
+        static PipelineDefinition Set(string stage, bool opens) => With(d => d with
+        {
+            Stages = [.. d.Stages.Select(x => x.Name == stage ? x with { OpensPr = opens } : x)],
+        });
+
+        var early = new Flow(Set("analysis", true));
+        early.PassUntil("done");
+        Assert.Equal([true, true, true, true, true, true], OpensPrOfEveryRun(early));
+
+        var late = new Flow(Set("development", false));
+        late.PassUntil("done");
+        Assert.Equal([false, false, false, true, true, true], OpensPrOfEveryRun(late));
+
+        // Once opened, a later "false" cannot close it again (the loader reports it as an error).
+        var sticky = Set("review", false);
+        Assert.True(sticky.OpensPr("review"));
+        Assert.False(sticky.OpensPr("no-such-stage"));
+    }
+
     // ----- stale and duplicate events ------------------------------------------------------------------------
 
     [Fact]
@@ -926,5 +970,20 @@ public sealed class RolePipelineOrchestrationTests
         var d = new RolePipelineOrchestration().Decide(back, new StageRunCompleted(back.Execution, "development", true, null, 1, 1, 0.1m, TimeSpan.FromMinutes(1), null, Sha, null, null, "fixed"), T0);
         Assert.Equal(PipelinePhase.CheckingGate, d.State.Phase);
         Assert.Equal(PipelinePhase.WaitingCi, new RolePipelineOrchestration().Decide(d.State, again, T0).State.Phase);
+    }
+
+    [Fact]
+    public void A_run_input_queued_before_opens_pr_existed_pushes_to_the_branch_only()
+    {
+        var input = Input<RunStageAgentInput>(new Flow().Last, RolePipelineActivities.RunStageAgent) with { OpensPr = true };
+        var json = JsonSerializer.Serialize(input, EngineJson.Options).Replace(",\"opensPr\":true", "", StringComparison.Ordinal);
+        Assert.DoesNotContain("opensPr", json, StringComparison.Ordinal);
+
+        Assert.False(JsonSerializer.Deserialize<RunStageAgentInput>(json, EngineJson.Options)!.OpensPr);
+
+        // A definition stored before opens_pr existed (no such key) keeps the default: from development on.
+        var definition = JsonSerializer.Deserialize<PipelineDefinition>(JsonSerializer.Serialize(PipelineDefinition.Default, EngineJson.Options), EngineJson.Options)!;
+        Assert.All(definition.Stages, s => Assert.Null(s.OpensPr));
+        Assert.Equal([false, false, true, true, true, true], definition.Stages.Select(s => definition.OpensPr(s.Name)));
     }
 }
