@@ -12,8 +12,10 @@ public static class RolePipelineActivities
     /// <c>Orchestrator.Shared.Pipelines.RolePrompts.Compose</c> (repo override at
     /// <see cref="RunStageAgentInput.PromptPath"/> if the file exists), run the agent, commit and push, and —
     /// only when <see cref="RunStageAgentInput.OpensPr"/> — ensure the PR → <see cref="StageRunCompleted"/>.
-    /// Throw for transient failures (the engine retries with <see cref="RolePipelineOrchestration.AgentRetry"/>);
-    /// return <c>Succeeded = false</c> (or throw a permanent error) when a retry cannot help.
+    /// When the task's PR was merged (by a person: the pipeline never merges) before the run started or before
+    /// its push, nothing is pushed and no PR is opened → <see cref="PipelineTakenOver"/>. Throw for transient
+    /// failures (the engine retries with <see cref="RolePipelineOrchestration.AgentRetry"/>); return
+    /// <c>Succeeded = false</c> (or throw a permanent error) when a retry cannot help.
     /// </summary>
     public const string RunStageAgent = "RunStageAgent";
 
