@@ -170,6 +170,7 @@ public static class OrchestratorApp
         services.AddSingleton<RolePipelineContext>();
         services.AddSingleton<IActivity, StartRolePipelineActivity>();
         services.AddSingleton<IActivity, RetryRolePipelineActivity>();
+        services.AddSingleton<IActivity, StopRolePipelineActivity>();
         services.AddSingleton<IActivity, RunStageAgentActivity>();
         services.AddSingleton<IActivity, CheckStageGateActivity>();
         services.AddSingleton<IActivity, CheckStageCiActivity>();

@@ -124,11 +124,31 @@ public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipeline
     }
 }
 
+/// <summary>Tells a role pipeline that the task's PR was merged before it finished (its <see cref="PipelineTakenOver"/> event, once per PR).</summary>
+public sealed class StopRolePipelineActivity(DurableEngine engine) : Activity<StopRolePipelineInput>
+{
+    /// <inheritdoc />
+    public override string Name => TaskActivities.StopRolePipeline;
+
+    /// <inheritdoc />
+    protected override async Task<object?> RunAsync(ActivityContext activity, StopRolePipelineInput input, CancellationToken cancellationToken)
+    {
+        // A child that does not exist (never started) has nothing to stop: RaiseEventAsync ignores it.
+        await engine.RaiseEventAsync(input.ChildId,
+            new PipelineTakenOver(input.PrNumber, string.IsNullOrEmpty(input.PrUrl) ? null : input.PrUrl, input.MergeSha),
+            $"taken-over:{input.PrNumber}", cancellationToken);
+        return null;
+    }
+}
+
 /// <summary>
 /// Runs one stage's agent: worktree on the task branch (continuing earlier rounds), the composed prompt,
-/// the agent through <see cref="IAgentRunner"/>, then commit what it left, push, and ensure the PR with
-/// <c>Fixes #N</c> and the TaskSpec. Nothing changed → a failed stage ("no empty PRs"). Transient agent
-/// failures are thrown for the engine to retry (honouring <c>Retry-After</c>).
+/// the agent through <see cref="IAgentRunner"/>, then commit what it left and push; a stage that opens the PR
+/// (<see cref="RunStageAgentInput.OpensPr"/>: development and later) then ensures it with <c>Fixes #N</c> and the
+/// TaskSpec, earlier stages leave their documents on the branch only. Nothing changed → a failed stage ("no
+/// empty PRs"). Once the task's PR is merged — seen by the task pipeline, or on the forge just before the push —
+/// nothing is pushed or opened: the result is <see cref="PipelineTakenOver"/>. Transient agent failures are thrown
+/// for the engine to retry (honouring <c>Retry-After</c>).
 /// </summary>
 public sealed class RunStageAgentActivity(
     IAgentRunner runner,
@@ -143,6 +163,12 @@ public sealed class RunStageAgentActivity(
     protected override async Task<object?> RunAsync(ActivityContext activity, RunStageAgentInput input, CancellationToken cancellationToken)
     {
         var (task, platforms) = await context.ForAsync(input.InstanceId, cancellationToken);
+        if (MergedBefore(task) is { } merged)
+        {
+            // Queued before the pipeline heard of the merge: run no agent at all.
+            return merged;
+        }
+
         var project = platforms.Project;
         var github = platforms.Forge;
         var warnings = new List<string>();
@@ -169,6 +195,16 @@ public sealed class RunStageAgentActivity(
             var roleOverride = File.Exists(Path.Combine(worktree.Path, input.PromptPath)) ? await File.ReadAllTextAsync(Path.Combine(worktree.Path, input.PromptPath), cancellationToken) : null;
             var prompt = RolePrompts.Compose(input, roleOverride);
             var result = await runner.RunAsync(new AgentRunSpec(input.InstanceId, RolePipelineContext.ProjectKey(task.Project), input.Stage, Math.Max(1, input.Round), agent, prompt, worktree.Path), cancellationToken);
+
+            // The run may have taken many minutes: a person may have merged the PR meanwhile. Then whatever the agent
+            // did is not pushed: the merged PR must not grow, no second PR may open, the branch may be deleted. The
+            // task state knows once the merge webhook was handled; the forge (below, just before the push) even sooner.
+            var (latest, _) = await context.ForAsync(input.InstanceId, cancellationToken);
+            if (MergedBefore(latest) is { } mergedMeanwhile)
+            {
+                return mergedMeanwhile;
+            }
+
             if (result.IsError)
             {
                 if (result.Failure == AgentFailureKind.Transient)
@@ -185,23 +221,37 @@ public sealed class RunStageAgentActivity(
                 return Failed(input, $"agent '{agent.Name}' finished the {input.Stage} stage without changing anything (no empty PRs)", result);
             }
 
-            await git.PushAsync(worktree, remote, token, cancellationToken);
             var repo = RepoRef.Parse(input.Repo);
             var pr = await github.FindPullRequestByHeadAsync(repo, input.Branch, cancellationToken);
-            if (pr is null || pr.State != "open")
+            if (pr is { Merged: true })
+            {
+                logger.LogInformation("{Stage} of {TaskKey}: PR #{Pr} was merged before the push; nothing pushed", input.Stage, input.TaskKey, pr.Number);
+                return new PipelineTakenOver(pr.Number, pr.HtmlUrl, pr.MergeCommitSha);
+            }
+
+            await git.PushAsync(worktree, remote, token, cancellationToken);
+
+            // Only development and later stages open the PR: before that there is no code to merge, and an open PR
+            // would move the task to PR_CREATED (and a merge towards DEPLOYED) while the architect still works.
+            if (input.OpensPr && (pr is null || pr.State != "open"))
             {
                 pr = await github.CreatePullRequestAsync(repo, input.Branch, worktree.BaseBranch, $"[{input.TaskKey}] {input.Title}",
                     $"Fixes #{task.IssueNumber}\n\n{input.TaskSpec}", cancellationToken);
             }
 
+            var open = pr is { State: "open" } ? pr : null;
             return new StageRunCompleted(input.Execution, input.Stage, true, null, result.TokensIn, result.TokensOut, result.CostUsd, result.Duration,
-                input.Branch, commit.HeadSha, pr.Number, pr.HtmlUrl, Short(result.FinalMessage));
+                input.Branch, commit.HeadSha, open?.Number, open?.HtmlUrl, Short(result.FinalMessage));
         }
         finally
         {
             await git.RemoveWorktreeAsync(worktree);
         }
     }
+
+    /// <summary>The takeover, when the task pipeline already saw the PR merged (by a person: the pipeline never merges).</summary>
+    private static PipelineTakenOver? MergedBefore(TaskState task) =>
+        task.MergeSha is { } sha && task.PrNumber is { } pr ? new PipelineTakenOver(pr, task.PrUrl, sha) : null;
 
     private static StageRunCompleted Failed(RunStageAgentInput input, string reason, AgentRunResult? result = null) =>
         new(input.Execution, input.Stage, false, reason, result?.TokensIn, result?.TokensOut, result?.CostUsd, result?.Duration ?? TimeSpan.Zero,

@@ -92,6 +92,14 @@ public static class PipelineStages
     /// <summary>Whether the stage waits for green CI on the branch by default (development and testing).</summary>
     public static bool DefaultRequiresCi(string stage) => stage is Development or Testing;
 
+    /// <summary>
+    /// Whether the stage ensures the task's pull request by default: development and every stage after it in
+    /// <see cref="Ordered"/> (review, testing, deploy). Analysis and architecture only push their documents to
+    /// the task branch, so the PR — and with it the task's <c>PR_CREATED</c> and the merge → CI path — exists only
+    /// once there is code to merge.
+    /// </summary>
+    public static bool DefaultOpensPr(string stage) => IndexOf(stage) >= IndexOf(Development);
+
     /// <summary>The default artifact holding the verdict front matter (review, testing, deploy), else <c>null</c>.</summary>
     public static string? DefaultVerdictArtifact(string stage) => stage switch
     {
@@ -130,6 +138,12 @@ public enum GateKind
 /// <param name="RequiresCi">Whether the gate also waits for green CI on the branch head.</param>
 /// <param name="Gate">Which verdict the gate reads.</param>
 /// <param name="VerdictArtifact">The artifact whose YAML front matter holds the verdict (one of <paramref name="Artifacts"/>), or <c>null</c> for <see cref="GateKind.Artifacts"/>.</param>
+/// <param name="OpensPr">
+/// <c>opens_pr:</c> as written in the pipeline file — whether the stage ensures the task's pull request after it
+/// pushes (<c>false</c>: it pushes to the task branch only) — or <c>null</c> for the default. Read it through
+/// <see cref="PipelineDefinition.OpensPr"/>, which applies the default and the rule that once a stage opens the PR
+/// every later stage keeps it. <c>null</c> is also what states stored before the setting existed deserialise to.
+/// </param>
 public sealed record StageDefinition(
     string Name,
     string Role,
@@ -138,7 +152,8 @@ public sealed record StageDefinition(
     IReadOnlyList<string> Artifacts,
     bool RequiresCi,
     GateKind Gate,
-    string? VerdictArtifact)
+    string? VerdictArtifact,
+    bool? OpensPr = null)
 {
     /// <summary>A stage with every default for <paramref name="name"/>, run by <paramref name="agent"/>.</summary>
     /// <exception cref="ArgumentException">Unknown stage.</exception>
@@ -234,6 +249,29 @@ public sealed record PipelineDefinition(
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether stage <paramref name="name"/> ensures the task's pull request after it pushes (finds it by head
+    /// branch, else opens it with <c>Fixes #N</c>); otherwise it pushes its commit to the task branch only.
+    /// A stage's explicit <see cref="StageDefinition.OpensPr"/> wins, else <see cref="PipelineStages.DefaultOpensPr"/>
+    /// (development and later); and every stage after the first one that opens the PR opens it too, because the
+    /// PR exists by then and each further push updates it anyway. <c>false</c> for a stage not in the pipeline.
+    /// </summary>
+    /// <param name="name">Stage name.</param>
+    public bool OpensPr(string name)
+    {
+        var opened = false;
+        foreach (var stage in Stages)
+        {
+            opened |= stage.OpensPr ?? PipelineStages.DefaultOpensPr(stage.Name);
+            if (stage.Name == name)
+            {
+                return opened;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The work-item directory of a task: <c>&lt;ArtifactsRoot&gt;/&lt;PREFIX-N&gt;</c> (no trailing slash).</summary>

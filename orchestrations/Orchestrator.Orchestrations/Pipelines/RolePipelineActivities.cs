@@ -10,10 +10,12 @@ public static class RolePipelineActivities
     /// <summary>
     /// Runs the stage's agent on the task branch: compose the prompt with
     /// <c>Orchestrator.Shared.Pipelines.RolePrompts.Compose</c> (repo override at
-    /// <see cref="RunStageAgentInput.PromptPath"/> if the file exists), run the agent, commit and push, ensure
-    /// the PR → <see cref="StageRunCompleted"/>. Throw for transient failures (the engine retries with
-    /// <see cref="RolePipelineOrchestration.AgentRetry"/>); return <c>Succeeded = false</c> (or throw a
-    /// permanent error) when a retry cannot help.
+    /// <see cref="RunStageAgentInput.PromptPath"/> if the file exists), run the agent, commit and push, and —
+    /// only when <see cref="RunStageAgentInput.OpensPr"/> — ensure the PR → <see cref="StageRunCompleted"/>.
+    /// When the task's PR was merged (by a person: the pipeline never merges) before the run started or before
+    /// its push, nothing is pushed and no PR is opened → <see cref="PipelineTakenOver"/>. Throw for transient
+    /// failures (the engine retries with <see cref="RolePipelineOrchestration.AgentRetry"/>); return
+    /// <c>Succeeded = false</c> (or throw a permanent error) when a retry cannot help.
     /// </summary>
     public const string RunStageAgent = "RunStageAgent";
 
@@ -71,6 +73,11 @@ public sealed record RoundSummary(int Round, string? Tried, string RejectedBy, s
 /// <param name="MaxRounds">Developer round limit.</param>
 /// <param name="Feedback">Full findings of the last rejection or failure to address, or <c>null</c>.</param>
 /// <param name="History">Short history of earlier developer rounds (oldest first); empty in round 1.</param>
+/// <param name="OpensPr">
+/// Whether to ensure the task's PR after the push (<see cref="PipelineDefinition.OpensPr"/>); <c>false</c>: push to
+/// the branch only. Inputs queued before the setting existed read <c>false</c>, so they never open a PR early; the
+/// next stage that opens the PR opens it.
+/// </param>
 public sealed record RunStageAgentInput(
     string InstanceId,
     int Execution,
@@ -90,7 +97,8 @@ public sealed record RunStageAgentInput(
     int Round,
     int MaxRounds,
     StageFeedback? Feedback,
-    IReadOnlyList<RoundSummary> History);
+    IReadOnlyList<RoundSummary> History,
+    bool OpensPr = false);
 
 /// <summary>Input of <see cref="RolePipelineActivities.CheckStageGate"/>.</summary>
 /// <param name="Execution">Echo in <see cref="GateChecked.Execution"/>.</param>

@@ -17,6 +17,7 @@ namespace Orchestrator.Orchestrations.Pipelines;
 [JsonDerivedType(typeof(BudgetUpdated), nameof(BudgetUpdated))]
 [JsonDerivedType(typeof(PipelineRetryRequested), nameof(PipelineRetryRequested))]
 [JsonDerivedType(typeof(PipelineCancelled), nameof(PipelineCancelled))]
+[JsonDerivedType(typeof(PipelineTakenOver), nameof(PipelineTakenOver))]
 [JsonDerivedType(typeof(PipelineCommentPosted), nameof(PipelineCommentPosted))]
 [JsonDerivedType(typeof(PipelineActivityFailed), nameof(PipelineActivityFailed))]
 [JsonDerivedType(typeof(PipelineTimerFired), nameof(PipelineTimerFired))]
@@ -156,6 +157,18 @@ public sealed record PipelineRetryRequested(decimal? ProjectBudgetRemainingUsd =
 /// <summary>The tracker item was cancelled or deleted: the task stops.</summary>
 /// <param name="Reason">Why.</param>
 public sealed record PipelineCancelled(string Reason) : RolePipelineEvent;
+
+/// <summary>
+/// The task's pull request was merged before the pipeline finished: a person took over (the pipeline never merges),
+/// so no further stage starts and nothing more is pushed. Raised by the task pipeline when it sees the merge
+/// (<c>StopRolePipeline</c>), or returned by <see cref="RolePipelineActivities.RunStageAgent"/> when it finds the
+/// merge itself before it would push. A fact about the PR, not an answer to one execution: accepted in every
+/// phase but the terminal ones, and only the first one counts.
+/// </summary>
+/// <param name="PrNumber">The merged pull request.</param>
+/// <param name="PrUrl">Its link, if known.</param>
+/// <param name="MergeSha">The merge commit, if known.</param>
+public sealed record PipelineTakenOver(int PrNumber, string? PrUrl, string? MergeSha) : RolePipelineEvent;
 
 /// <summary>Result of a comment activity.</summary>
 /// <param name="Key">The comment's idempotency key.</param>

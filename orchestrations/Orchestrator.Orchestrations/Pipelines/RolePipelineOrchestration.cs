@@ -14,8 +14,9 @@ namespace Orchestrator.Orchestrations.Pipelines;
 /// <remarks>
 /// <see cref="Decision{TState}.CustomStatus"/> shows the current stage upper-cased while it runs, gates
 /// or waits for CI (<c>ANALYSIS</c>, <c>ARCHITECTURE</c>, <c>DEVELOPMENT</c>, <c>REVIEW</c>,
-/// <c>TESTING</c>, <c>DEPLOY</c>), <c>WAITING_APPROVAL</c> at the human gate, and the task statuses
-/// <c>DEPLOYED</c> (done), <c>FAILED</c> and <c>CANCELLED</c>.
+/// <c>TESTING</c>, <c>DEPLOY</c>), <c>WAITING_APPROVAL</c> at the human gate, the task statuses
+/// <c>DEPLOYED</c> (done), <c>FAILED</c> and <c>CANCELLED</c>, and <c>TAKEN_OVER</c> when a person merged the PR
+/// before the pipeline finished.
 /// </remarks>
 public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState, RolePipelineEvent>
 {
@@ -27,6 +28,12 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
 
     /// <summary>Name of the approval poll timer.</summary>
     public const string ApprovalPollTimer = "approval-poll";
+
+    /// <summary>Custom status after a person merged the PR before the pipeline finished (<see cref="PipelineTakenOver"/>).</summary>
+    public const string TakenOverStatus = "TAKEN_OVER";
+
+    /// <summary>Key of the one comment posted when the pipeline is taken over.</summary>
+    public const string TakenOverCommentKey = "taken-over";
 
     /// <summary>The failure reason when a budget is spent.</summary>
     public const string BudgetExceeded = "budget exceeded";
@@ -143,7 +150,10 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
             case PipelineRetryRequested r when s.Phase == PipelinePhase.Failed && s.RetryFrom is { } from:
                 return Retry(step, r, from, now);
 
-            case PipelineCancelled c when s.Phase is not (PipelinePhase.Done or PipelinePhase.Cancelled):
+            case PipelineTakenOver t when !IsFinished(s.Phase):
+                return TakeOver(step, t, now);
+
+            case PipelineCancelled c when !IsFinished(s.Phase):
                 step.State = s with { Phase = PipelinePhase.Cancelled, TimerKey = null, FinishedAt = now };
                 return step.Say($"Cancelled: {c.Reason}");
 
@@ -254,7 +264,8 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
             s.Round,
             def.MaxDeveloperRounds,
             s.FeedbackStage == stage.Name ? s.Feedback : null,
-            history);
+            history,
+            def.OpensPr(stage.Name));
     }
 
     private static string? BudgetProblem(RolePipelineState s)
@@ -551,6 +562,49 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
         return step.Do(new StartTimer(ApprovalPollTimer, now + s.Definition.Approval!.PollInterval, key));
     }
 
+    /// <summary>
+    /// A person merged the task's PR before the last stage passed: stop for good — no stage starts again, and the
+    /// results still on their way (the running agent, a gate, CI, timers) no longer match the phase and are ignored —
+    /// and post one comment naming the skipped stages. The task pipeline's merge → CI path decides from here.
+    /// </summary>
+    private static Step TakeOver(Step step, PipelineTakenOver t, DateTimeOffset now)
+    {
+        var s = step.State;
+        var def = s.Definition;
+
+        // At the approval gate the current stage already passed; otherwise it is skipped with everything after it.
+        var first = s.Phase == PipelinePhase.WaitingApproval ? def.After(s.Stage)?.Name : s.Stage;
+        IReadOnlyList<string> skipped = first is null ? [] : [.. def.Stages.SkipWhile(x => x.Name != first).Select(x => x.Name)];
+        var running = s.Phase == PipelinePhase.RunningAgent ? s.Stage : null;
+        var prUrl = t.PrUrl ?? (t.PrNumber == s.PrNumber ? s.PrUrl : null);
+        step.State = s with
+        {
+            Phase = PipelinePhase.TakenOver,
+            TimerKey = null,
+            FinishedAt = now,
+            FailureReason = null,
+            RetryFrom = null,
+            PrNumber = t.PrNumber,
+            PrUrl = prUrl,
+            Runs = [.. s.Runs.Select(x => x.Execution == s.Execution && x.FinishedAt is null
+                ? x with { FinishedAt = now, Succeeded = false, FailureReason = "stopped: the pull request was merged before the stage finished" }
+                : x)],
+        };
+
+        var html = StageComments.TakenOver(s.Task.TaskKey, t.PrNumber, prUrl, skipped, running);
+        return step
+            .Do(new ScheduleActivity(
+                RolePipelineActivities.PostEscalationComment,
+                new PostEscalationCommentInput(s.Task.TrackerProjectId, s.Task.WorkItemId, TakenOverCommentKey, html, "pull request merged before the pipeline finished"),
+                $"comment:{TakenOverCommentKey}",
+                RetryPolicy.ExternalApi))
+            .Say(string.Create(CultureInfo.InvariantCulture,
+                $"Taken over: PR #{t.PrNumber} was merged before the pipeline finished; ") +
+                (skipped.Count == 0 ? "no stage was left" : $"skipped {string.Join(", ", skipped)}"));
+    }
+
+    private static bool IsFinished(PipelinePhase phase) => phase is PipelinePhase.Done or PipelinePhase.Cancelled or PipelinePhase.TakenOver;
+
     private static Step Complete(Step step, DateTimeOffset now)
     {
         var s = step.State;
@@ -747,7 +801,7 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
             CustomStatusOf(State),
             State.Phase switch
             {
-                PipelinePhase.Done or PipelinePhase.Cancelled => RuntimeStatus.Completed,
+                PipelinePhase.Done or PipelinePhase.Cancelled or PipelinePhase.TakenOver => RuntimeStatus.Completed,
                 PipelinePhase.Failed => RuntimeStatus.Failed,
                 _ => RuntimeStatus.Running,
             },
@@ -762,6 +816,7 @@ public sealed class RolePipelineOrchestration : IOrchestration<RolePipelineState
         PipelinePhase.Failed => nameof(TaskStatus.FAILED),
         PipelinePhase.Cancelled => nameof(TaskStatus.CANCELLED),
         PipelinePhase.WaitingApproval => WaitingApprovalStatus,
+        PipelinePhase.TakenOver => TakenOverStatus,
         _ => state.Stage.ToUpperInvariant(),
     };
 }

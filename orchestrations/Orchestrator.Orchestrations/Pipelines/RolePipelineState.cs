@@ -23,6 +23,12 @@ public enum PipelinePhase
 
     /// <summary>The tracker item was cancelled.</summary>
     Cancelled,
+
+    /// <summary>
+    /// The task's PR was merged before the last stage passed (<see cref="PipelineTakenOver"/>): a person took over,
+    /// the remaining stages were skipped, and the task pipeline's merge → CI path decides the task.
+    /// </summary>
+    TakenOver,
 }
 
 /// <summary>Where <see cref="PipelineRetryRequested"/> resumes a failed task.</summary>

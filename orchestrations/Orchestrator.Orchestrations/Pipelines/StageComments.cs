@@ -146,6 +146,39 @@ public static class StageComments
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The one comment after a person merged the task's PR before the pipeline finished:
+    /// <code>
+    /// &lt;p&gt;&lt;strong&gt;Orchestrator&lt;/strong&gt;: &lt;a href="…"&gt;PR #8&lt;/a&gt; of WEB-42 was merged by a person before the
+    /// role pipeline finished. The remaining stages were skipped: review, testing, deploy.&lt;/p&gt;
+    /// &lt;p&gt;The review agent that was already running may finish, but nothing it does is pushed. …&lt;/p&gt;
+    /// </code>
+    /// </summary>
+    /// <param name="taskKey"><c>PREFIX-N</c>.</param>
+    /// <param name="prNumber">The merged PR.</param>
+    /// <param name="prUrl">Its link, or <c>null</c>.</param>
+    /// <param name="skipped">Stages that will not run (or finish), in pipeline order; may be empty.</param>
+    /// <param name="runningStage">The stage whose agent was running when the merge was seen, or <c>null</c>.</param>
+    public static string TakenOver(string taskKey, int prNumber, string? prUrl, IReadOnlyList<string> skipped, string? runningStage)
+    {
+        var pr = string.Create(CultureInfo.InvariantCulture, $"PR #{prNumber}");
+        var sb = new StringBuilder();
+        sb.Append("<p><strong>Orchestrator</strong>: ")
+            .Append(prUrl is null ? Html(pr) : $"<a href=\"{Html(prUrl)}\">{Html(pr)}</a>")
+            .Append(" of ").Append(Html(taskKey)).Append(" was merged by a person before the role pipeline finished. ")
+            .Append(skipped.Count == 0
+                ? "No stage was left to run."
+                : $"The remaining stages were skipped: {Html(string.Join(", ", skipped))}.")
+            .Append("</p><p>");
+        if (runningStage is not null)
+        {
+            sb.Append("The ").Append(Html(runningStage)).Append(" agent that was already running may finish, but nothing it does is pushed. ");
+        }
+
+        sb.Append("The merge and CI on the merge commit decide the task's status from here.</p>");
+        return sb.ToString();
+    }
+
     /// <summary>A duration as <c>12s</c>, <c>4m 12s</c> or <c>1h 03m</c> (same as the task pipeline's lead time).</summary>
     public static string FormatDuration(TimeSpan duration) => TaskPipelineOrchestration.Format(duration);
 

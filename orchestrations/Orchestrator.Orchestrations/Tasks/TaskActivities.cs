@@ -33,6 +33,13 @@ public static class TaskActivities
     /// <summary>Asks a failed role pipeline to resume (raises its retry event) → nothing.</summary>
     public const string RetryRolePipeline = "RetryRolePipeline";
 
+    /// <summary>
+    /// Tells a running role pipeline that the task's PR was merged before it finished (raises its
+    /// <c>PipelineTakenOver</c> event, keyed by the PR, so it is raised once) → nothing. The child stops, posts the one
+    /// comment naming the skipped stages and finishes as <c>TAKEN_OVER</c>; an already finished child ignores it.
+    /// </summary>
+    public const string StopRolePipeline = "StopRolePipeline";
+
     /// <summary>Adds or removes a label on the forge issue → <see cref="ForgeLabelSet"/>.</summary>
     public const string SetForgeLabel = "SetForgeLabel";
 
@@ -74,6 +81,13 @@ public sealed record StartRolePipelineInput(TaskProject Project, string TaskKey,
 /// <param name="ChildId">Role pipeline instance.</param>
 /// <param name="Round">Retry round (makes the event key unique).</param>
 public sealed record RetryRolePipelineInput(string ChildId, int Round);
+
+/// <summary>Input of <see cref="TaskActivities.StopRolePipeline"/>.</summary>
+/// <param name="ChildId">Role pipeline instance.</param>
+/// <param name="PrNumber">The merged pull request.</param>
+/// <param name="PrUrl">Its link.</param>
+/// <param name="MergeSha">The merge commit.</param>
+public sealed record StopRolePipelineInput(string ChildId, int PrNumber, string PrUrl, string MergeSha);
 
 /// <summary>Input of <see cref="TaskActivities.PrepareTaskSpec"/>.</summary>
 /// <param name="Project">Project settings.</param>

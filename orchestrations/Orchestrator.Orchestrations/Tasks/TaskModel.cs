@@ -264,6 +264,12 @@ public sealed record TaskState
     /// <summary>The role pipeline instance (mode <c>run</c>), once started.</summary>
     public string? RolePipelineId { get; init; }
 
+    /// <summary>
+    /// Whether the role pipeline finished (<c>RolePipelineFinished</c>: done, failed, cancelled or taken over) and has
+    /// not been resumed by a retry since. While it has not, a merge of the PR stops it (<c>StopRolePipeline</c>).
+    /// </summary>
+    public bool RolePipelineDone { get; init; }
+
     /// <summary>Non-fatal problems (e.g. a tracker comment that could not be posted).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

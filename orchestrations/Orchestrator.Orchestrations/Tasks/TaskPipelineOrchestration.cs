@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Orchestrator.Orchestrations.Abstractions;
+using Orchestrator.Orchestrations.Pipelines;
 
 namespace Orchestrator.Orchestrations.Tasks;
 
@@ -248,6 +249,10 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                         $"<p>Pull request merged: <a href=\"{Html(m.Url)}\">{Html(m.Repo)}#{m.Number}</a></p>"));
                 }
 
+                // The pipeline never merges: a merge while its agents still work means a person took over. The
+                // remaining stages must not run (nor push, nor open another PR); the merge → CI path below decides.
+                StopRolesIfRunning(step);
+
                 if (!s.Project.RequireCi)
                 {
                     // CI on the merge commit is not awaited, but a red run after the deploy still fails the task.
@@ -325,14 +330,21 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                     : $"{s.Project.TrackerName} work item was already completed by a person ('{t.StateName}')");
 
             case RolePipelineStartedForTask r:
-                step.State = s with { RolePipelineId = r.ChildId };
-                return step.Say($"Role pipeline started ({r.Source})");
+                step.State = s with { RolePipelineId = r.ChildId, RolePipelineDone = false };
+                step.Say($"Role pipeline started ({r.Source})");
+
+                // A PR (opened by a person) was merged before the child even started: it must not run either.
+                return StopRolesIfRunning(step);
 
             case RolePipelineFinished r when r.Failed && s.Status is TaskStatus.ISSUE_CREATED or TaskStatus.PR_CREATED:
+                step.State = s with { RolePipelineDone = true };
                 return Fail(step, FailedStep.Agents, $"Role pipeline {r.Status}: {r.Summary}", now);
 
             case RolePipelineFinished r:
-                return step.Say($"Role pipeline finished: {r.Status}");
+                step.State = s with { RolePipelineDone = true };
+                return step.Say(r.Status == RolePipelineOrchestration.TakenOverStatus
+                    ? $"Role pipeline stopped: the pull request was merged before it finished ({r.Summary})"
+                    : $"Role pipeline finished: {r.Status}");
 
             case ReconcileRequested when IsLiveOnForge(s.Status) && !s.ReconcileInFlight && s.IssueNumber is not null:
                 return Reconcile(step);
@@ -651,6 +663,7 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                     Status = s.PrNumber is null ? TaskStatus.ISSUE_CREATED : TaskStatus.PR_CREATED,
                     FailedStep = null,
                     FailureReason = null,
+                    RolePipelineDone = false,
                 };
                 return step
                     .Do(s.RolePipelineId is { } child
@@ -728,6 +741,31 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             .Do(TrackerComment(s, $"deployed:{s.Round}",
                 $"<p>Deployed: {string.Join(", ", links)}. Lead time {lead}.</p>"))
             .Say($"DEPLOYED (lead time {lead})");
+    }
+
+    /// <summary>
+    /// Once the PR is merged (<see cref="TaskState.MergeSha"/>) in mode <c>run</c> with the role pipeline not known
+    /// to be finished: ask it to stop (<see cref="TaskActivities.StopRolePipeline"/>, keyed by the PR, so at most once
+    /// per PR). The child decides what is left to skip and posts the one comment; a child that finished meanwhile
+    /// ignores the request.
+    /// </summary>
+    private static Step StopRolesIfRunning(Step step)
+    {
+        var s = step.State;
+        if (!s.Project.RunsAgents || s.RolePipelineDone || s.MergeSha is not { } sha || s.PrNumber is not { } pr)
+        {
+            return step;
+        }
+
+        // The child's id is fixed by the task's, so a merge seen before RolePipelineStartedForTask still finds it.
+        var child = s.RolePipelineId ?? RolePipelineIdFor(s.InstanceId);
+        return step
+            .Do(new ScheduleActivity(
+                TaskActivities.StopRolePipeline,
+                new StopRolePipelineInput(child, pr, s.PrUrl ?? "", sha),
+                $"roles-stop:{s.PrRepo ?? RepoOf(s)}#{pr}",
+                RetryPolicy.ExternalApi))
+            .Say($"Pull request #{pr} merged before the role pipeline finished; stopping its remaining stages");
     }
 
     private static ScheduleActivity StartRoles(TaskState s) =>

@@ -52,11 +52,14 @@ public sealed record PipelineLoadResult(PipelineDefinition? Definition, IReadOnl
 ///     artifacts: []                # relative to the work-item dir; trailing / = directory (≥ 1 file)
 ///     requires_ci: true
 ///     verdict_artifact: 12-review.md   # review/testing/deploy only; one of artifacts
+///     opens_pr: true               # ensure the PR after the push; default true for development and later
+///                                  # stages, false for analysis/architecture (they push to the branch only)
 /// </code>
 /// <para>Validation: unknown or duplicate stages, stages out of order, a stage without agent, an agent
 /// not in the configured list (when given), <c>max_developer_rounds</c> &lt; 1, a negative budget, bad
 /// durations, absolute or <c>..</c> artifact paths, a verdict stage without its verdict artifact, review /
-/// testing / deploy without development to roll back to, an approval gate after an unlisted stage.</para>
+/// testing / deploy without development to roll back to, an approval gate after an unlisted stage,
+/// <c>opens_pr: false</c> on a stage after one that opens the PR (the PR is open by then and every push updates it).</para>
 /// </remarks>
 public static class PipelineDefinitionLoader
 {
@@ -66,7 +69,7 @@ public static class PipelineDefinitionLoader
     private static readonly string[] TopKeys =
         ["version", "default_agent", "max_developer_rounds", "artifacts_root", "budget", "approval", "ci", "stages"];
 
-    private static readonly string[] StageKeys = ["name", "agent", "prompt", "artifacts", "requires_ci", "verdict_artifact"];
+    private static readonly string[] StageKeys = ["name", "agent", "prompt", "artifacts", "requires_ci", "verdict_artifact", "opens_pr"];
 
     /// <summary>The shipped default pipeline file (embedded <c>Pipelines/Defaults/pipeline.yml</c>).</summary>
     public static string DefaultYaml { get; } = ReadResource("Pipelines.Defaults.pipeline.yml");
@@ -231,6 +234,7 @@ public static class PipelineDefinitionLoader
 
         var lastIndex = -1;
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? opener = null;
         for (var i = 0; i < seq.Children.Count; i++)
         {
             var item = seq.Children[i];
@@ -317,6 +321,16 @@ public static class PipelineDefinitionLoader
                 p.Error(item, $"stage '{name}' needs a verdict_artifact (the file whose front matter holds its verdict)");
             }
 
+            // Same rule as PipelineDefinition.OpensPr: once a stage opened the PR, later stages keep it.
+            if (opener is not null && stage.OpensPr == false)
+            {
+                p.Error(p.Get(map!, "opens_pr")!, $"stage '{name}': opens_pr: false has no effect after {opener}, which opens the pull request (every later push updates it)");
+            }
+            else if (opener is null && (stage.OpensPr ?? PipelineStages.DefaultOpensPr(name)))
+            {
+                opener = name;
+            }
+
             result.Add(stage);
         }
 
@@ -385,6 +399,18 @@ public static class PipelineDefinitionLoader
             else
             {
                 p.Error(rc, $"stages.{name}.requires_ci must be true or false (got '{rcText}')");
+            }
+        }
+
+        if (p.Get(map, "opens_pr") is { } op && p.Scalar(op, $"stages.{name}.opens_pr") is { } opText)
+        {
+            if (bool.TryParse(opText, out var opensPr))
+            {
+                stage = stage with { OpensPr = opensPr };
+            }
+            else
+            {
+                p.Error(op, $"stages.{name}.opens_pr must be true or false (got '{opText}')");
             }
         }
 

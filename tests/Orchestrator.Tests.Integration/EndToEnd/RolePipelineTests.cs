@@ -54,7 +54,8 @@ public sealed class RolePipelineTests
         return remote;
     }
 
-    private static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(TempDirectory dir, decimal budgetUsd)
+    private static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(
+        TempDirectory dir, decimal budgetUsd, bool rejectOnce = true, string? hold = null, Action<Dictionary<string, string?>>? tweak = null)
     {
         var remote = CreateRemote(dir);
         var prompts = dir.Sub("prompts");
@@ -66,9 +67,15 @@ public sealed class RolePipelineTests
         {
             s["AGENTS_JSON"] = JsonSerializer.Serialize(new[]
             {
-                new { name = "fake", kind = "generic", binary = agent, prompt_delivery = "file", env = new Dictionary<string, string> { ["FAKE_PROMPT_DIR"] = prompts, ["FAKE_REJECT_ONCE"] = "1" }, timeout = "1m", stall_timeout = "30s" },
+                new
+                {
+                    name = "fake", kind = "generic", binary = agent, prompt_delivery = "file",
+                    env = new Dictionary<string, string> { ["FAKE_PROMPT_DIR"] = prompts, ["FAKE_REJECT_ONCE"] = rejectOnce ? "1" : "0", ["FAKE_HOLD"] = hold ?? "" },
+                    timeout = "1m", stall_timeout = "30s",
+                },
             });
             s["DATA_DIR"] = dir.Sub("data");
+            tweak?.Invoke(s);
         }, startHost: false);
         h.Settings["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
         {
@@ -149,6 +156,177 @@ public sealed class RolePipelineTests
         await h.WaitForStatusAsync(id, TaskStatus.WAITING_CI);
         await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
         await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
+        h.AssertNoUnexpectedRequests();
+    }
+
+    /// <summary>The task branch of the remote (<c>orch/WEB-N-…</c>), or <c>null</c> before the first push.</summary>
+    private static string? TaskBranch(TempDirectory dir, string remote)
+    {
+        var branch = Git(dir.Path, "--git-dir", remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/orch/");
+        return branch.Length == 0 ? null : branch;
+    }
+
+    private static string[] FilesOn(TempDirectory dir, string remote, string branch) =>
+        Git(dir.Path, "--git-dir", remote, "ls-tree", "-r", "--name-only", branch).Split('\n');
+
+    private static Task WaitForFileAsync(string path, string what) =>
+        Harness.EventuallyAsync(() => Task.FromResult(File.Exists(path)), what, 60);
+
+    private static string[] DocumentsOf(string stage, int sequence) => [.. (stage switch
+    {
+        "analysis" => new[] { "01-brd.md", "03-acceptance-criteria.md" },
+        "architecture" => ["02-trz.md", "04-test-plan.yaml", "06-adr/0001-decision.md"],
+        _ => ["12-review.md"],
+    }).Select(a => $"docs/work-items/WEB-{sequence}/{a}")];
+
+    /// <summary>Completes CI of every branch head a development or testing gate waits on until <paramref name="until"/> holds.</summary>
+    private static async Task DriveCiUntilAsync(Harness h, TempDirectory dir, string remote, string id, Func<bool> until, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        var completed = new HashSet<string>();
+        while (!until())
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"timed out waiting for {what}");
+            var task = await h.GetTaskAsync(id);
+            Assert.NotEqual("FAILED", task?.Agents?.Status);
+            if (task?.Agents?.Phase == "WaitingCi" && TaskBranch(dir, remote) is { } branch)
+            {
+                var head = Git(dir.Path, "--git-dir", remote, "rev-parse", "refs/heads/" + branch);
+                if (completed.Add(head))
+                {
+                    await h.GitHub.CompleteCiAsync(Harness.Repo, head, "success", deliver: false);
+                }
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// Issue #8 item 10: the PR used to open after analysis (every stage that changed files ensured it), so the
+    /// task reached PR_CREATED with a documents-only PR while architecture had not started. Now analysis and
+    /// architecture push their documents to the task branch only, and development opens the PR.
+    /// </summary>
+    [Fact]
+    public async Task Role_pipeline_opens_no_PR_before_development()
+    {
+        using var dir = new TempDirectory();
+        var (harness, remote, prompts) = await StartAsync(dir, budgetUsd: 10m, rejectOnce: false, hold: "development");
+        await using var h = harness;
+        var (id, item) = await h.CreateTaskAsync();
+        await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+        var issue = Assert.Single(h.GitHub.Issues(Harness.Repo));
+
+        // Analysis and architecture finished (their gates passed on the pushed branch); the developer is running.
+        await WaitForFileAsync(Path.Combine(prompts, "holding-development"), "the development agent to start");
+        var branch = TaskBranch(dir, remote);
+        Assert.NotNull(branch);
+        var files = FilesOn(dir, remote, branch);
+        Assert.All(DocumentsOf("analysis", item.SequenceId).Concat(DocumentsOf("architecture", item.SequenceId)), doc => Assert.Contains(doc, files));
+        Assert.DoesNotContain(files, f => f.StartsWith("src/", StringComparison.Ordinal));
+
+        // …but the forge has no PR, and the task is not PR_CREATED.
+        Assert.Empty(h.GitHub.PullRequests(Harness.Repo));
+        var during = (await h.GetTaskAsync(id))!;
+        Assert.Equal("ISSUE_CREATED", during.Status);
+        Assert.Equal("DEVELOPMENT", during.Agents?.Status);
+        Assert.Null(during.Links.PullRequest);
+        Assert.DoesNotContain(h.Plane.Comments(item.Id), c => c.CommentHtml.Contains("/pull/", StringComparison.Ordinal));
+
+        // The PR appears when development pushes code, and with it PR_CREATED.
+        await File.WriteAllTextAsync(Path.Combine(prompts, "release-development"), "");
+        await h.WaitForStatusAsync(id, TaskStatus.PR_CREATED);
+        var pr = Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+        Assert.Equal(branch, pr.HeadRef);
+        Assert.Equal("open", pr.State);
+        Assert.Contains($"Fixes #{issue.Number}", pr.Body, StringComparison.Ordinal);
+        Assert.Contains($"src/feature-round-1.txt", FilesOn(dir, remote, branch));
+        h.AssertNoUnexpectedRequests();
+    }
+
+    /// <summary>
+    /// Issue #8 item 10: a person merges the PR while the reviewer's agent runs. The task pipeline sees the merge
+    /// and stops the role pipeline: the running agent may finish, but nothing it wrote is pushed, no stage starts,
+    /// no second PR opens, one comment names the skipped stages, and merge → CI on the merge commit decides.
+    /// </summary>
+    [Fact]
+    public async Task Merging_the_PR_before_the_pipeline_finished_stops_the_remaining_stages()
+    {
+        using var dir = new TempDirectory();
+        var (harness, remote, prompts) = await StartAsync(dir, budgetUsd: 10m, rejectOnce: false, hold: "review");
+        await using var h = harness;
+        var (id, item) = await h.CreateTaskAsync();
+        await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+        var holding = Path.Combine(prompts, "holding-review");
+        await DriveCiUntilAsync(h, dir, remote, id, () => File.Exists(holding), "the review agent to start");
+        await h.WaitForStatusAsync(id, TaskStatus.PR_CREATED);
+        var pr = Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+        var branch = TaskBranch(dir, remote)!;
+        var headBefore = Git(dir.Path, "--git-dir", remote, "rev-parse", "refs/heads/" + branch);
+
+        // A person merges while the reviewer works.
+        var sha = await h.GitHub.MergePullRequestAsync(Harness.Repo, pr.Number);
+        await h.WaitForStatusAsync(id, TaskStatus.WAITING_CI);
+        await Harness.EventuallyAsync(async () => (await h.GetTaskAsync(id))?.Agents?.Status == "TAKEN_OVER", "the role pipeline to stop");
+
+        // The running agent finishes; its review is not pushed and nothing runs after it.
+        await File.WriteAllTextAsync(Path.Combine(prompts, "release-review"), "");
+        await h.QuiesceAsync();
+        Assert.Equal(0L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM work_items WHERE kind = 'activity' AND name = 'RunStageAgent' AND status <> 'completed'"));
+        Assert.Equal(headBefore, Git(dir.Path, "--git-dir", remote, "rev-parse", "refs/heads/" + branch));
+        Assert.DoesNotContain(DocumentsOf("review", item.SequenceId)[0], FilesOn(dir, remote, branch));
+        Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+        Assert.Equal(["analysis", "architecture", "development", "review"],
+            Directory.GetFiles(prompts, "*.md").Order().Select(f => Path.GetFileNameWithoutExtension(f)[3..]));
+
+        var takeover = Assert.Single(h.Plane.Comments(item.Id), c => c.CommentHtml.Contains("merged by a person", StringComparison.Ordinal));
+        Assert.Contains("before the role pipeline finished", takeover.CommentHtml, StringComparison.Ordinal);
+        Assert.Contains("The remaining stages were skipped: review, testing, deploy.", takeover.CommentHtml, StringComparison.Ordinal);
+        Assert.Contains($"PR #{pr.Number}", takeover.CommentHtml, StringComparison.Ordinal);
+
+        // The usual path decides: CI on the merge commit → DEPLOYED.
+        await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
+        var deployed = await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
+        Assert.Equal("TAKEN_OVER", deployed.Agents?.Status);
+        Assert.Contains(deployed.Timeline, t => t.Summary.Contains("Role pipeline stopped", StringComparison.Ordinal));
+        await h.QuiesceAsync();
+        Assert.Single(h.Plane.Comments(item.Id), c => c.CommentHtml.Contains("merged by a person", StringComparison.Ordinal));
+        h.AssertNoUnexpectedRequests();
+    }
+
+    /// <summary>
+    /// The merge webhook has not arrived yet when the running stage's agent finishes: the stage finds the merged PR
+    /// on the forge before it would push, pushes nothing and stops the pipeline itself; the merge reaches the task
+    /// later (here through reconciliation) and its stop request finds the pipeline already stopped — one comment.
+    /// </summary>
+    [Fact]
+    public async Task A_merge_not_reported_yet_stops_the_running_stage_before_it_pushes()
+    {
+        using var dir = new TempDirectory();
+        var (harness, remote, prompts) = await StartAsync(dir, budgetUsd: 10m, rejectOnce: false, hold: "review",
+            tweak: s => s["RECONCILE_INTERVAL"] = "1s");
+        await using var h = harness;
+        var (id, item) = await h.CreateTaskAsync();
+        await h.WaitForStatusAsync(id, TaskStatus.ISSUE_CREATED);
+        var holding = Path.Combine(prompts, "holding-review");
+        await DriveCiUntilAsync(h, dir, remote, id, () => File.Exists(holding), "the review agent to start");
+        var pr = Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+        var branch = TaskBranch(dir, remote)!;
+        var headBefore = Git(dir.Path, "--git-dir", remote, "rev-parse", "refs/heads/" + branch);
+
+        var sha = await h.GitHub.MergePullRequestAsync(Harness.Repo, pr.Number, deliver: false);
+        await File.WriteAllTextAsync(Path.Combine(prompts, "release-review"), "");
+        await Harness.EventuallyAsync(async () => (await h.GetTaskAsync(id))?.Agents?.Status == "TAKEN_OVER", "the review stage to find the merge");
+        Assert.Equal(headBefore, Git(dir.Path, "--git-dir", remote, "rev-parse", "refs/heads/" + branch));
+        Assert.Single(h.GitHub.PullRequests(Harness.Repo));
+
+        // Reconciliation brings the merge to the task; CI on the merge commit decides.
+        await h.WaitForStatusAsync(id, TaskStatus.WAITING_CI);
+        await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
+        await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
+        await h.QuiesceAsync();
+        Assert.Single(h.Plane.Comments(item.Id), c => c.CommentHtml.Contains("merged by a person", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(prompts, "*-testing.md"));
         h.AssertNoUnexpectedRequests();
     }
 

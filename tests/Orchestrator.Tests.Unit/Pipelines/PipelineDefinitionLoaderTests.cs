@@ -104,6 +104,27 @@ public sealed class PipelineDefinitionLoaderTests
     }
 
     [Fact]
+    public void Only_development_and_later_stages_open_the_PR_unless_opens_pr_says_otherwise()
+    {
+        var d = PipelineDefinition.Default;
+        Assert.Equal([false, false, true, true, true, true], d.Stages.Select(s => d.OpensPr(s.Name)));
+        Assert.All(d.Stages, s => Assert.Null(s.OpensPr)); // the default is not written into the definition
+
+        var early = PipelineDefinitionLoader.Load("stages:\n  - analysis\n  - name: architecture\n    opens_pr: true\n  - development\n");
+        Assert.True(early.IsValid, early.Describe());
+        Assert.Equal([null, true, null], early.Definition!.Stages.Select(s => s.OpensPr));
+        Assert.Equal([false, true, true], early.Definition.Stages.Select(s => early.Definition.OpensPr(s.Name)));
+
+        var late = PipelineDefinitionLoader.Load("stages:\n  - name: development\n    opens_pr: false\n  - review\n");
+        Assert.True(late.IsValid, late.Describe());
+        Assert.Equal([false, true], late.Definition!.Stages.Select(s => late.Definition.OpensPr(s.Name)));
+
+        // Documents only: no stage has code to merge, so no PR opens unless one asks for it.
+        var documents = PipelineDefinitionLoader.Load("stages: [analysis, architecture]");
+        Assert.Equal([false, false], documents.Definition!.Stages.Select(s => documents.Definition.OpensPr(s.Name)));
+    }
+
+    [Fact]
     public void Changed_artifacts_without_a_verdict_artifact_use_the_first_as_verdict_file()
     {
         var r = PipelineDefinitionLoader.Load("stages:\n  - development\n  - name: testing\n    artifacts: [report.md]\n");
@@ -214,6 +235,11 @@ public sealed class PipelineDefinitionLoaderTests
     [InlineData("stages:\n  - development\n  - name: review\n    verdict_artifact: other.md", "verdict_artifact 'other.md' must be one of its artifacts")]
     [InlineData("stages:\n  - name: analysis\n    verdict_artifact: 01-brd.md", "stage 'analysis' reads no verdict")]
     [InlineData("stages:\n  - name: development\n    requires_ci: maybe", "requires_ci must be true or false")]
+    [InlineData("stages:\n  - name: development\n    opens_pr: later", "stages.development.opens_pr must be true or false (got 'later')")]
+    [InlineData("stages:\n  - development\n  - name: review\n    opens_pr: false",
+        "line 4: stage 'review': opens_pr: false has no effect after development, which opens the pull request")]
+    [InlineData("stages:\n  - name: analysis\n    opens_pr: true\n  - name: architecture\n    opens_pr: false",
+        "stage 'architecture': opens_pr: false has no effect after analysis")]
     [InlineData("- a\n- b", "the file must be a mapping")]
     [InlineData("stages: [analysis", "invalid YAML")]
     [InlineData("default_agent: ghost", "default_agent 'ghost' is not a configured agent")]

@@ -796,6 +796,187 @@ public sealed class RolePipelineOrchestrationTests
         Assert.Equal(["PostStageComment failed after 6 attempt(s): Plane 500"], d.State.Warnings);
     }
 
+    // ----- the pull request, and a person's merge (issue #8 item 10) ------------------------------------------
+
+    private static bool[] OpensPrOfEveryRun(Flow f) =>
+        [.. f.All.SelectMany(Activities).Where(a => a.Activity == RolePipelineActivities.RunStageAgent).Select(a => ((RunStageAgentInput)a.Input).OpensPr)];
+
+    [Fact]
+    public void Role_pipeline_opens_no_PR_before_development()
+    {
+        var f = new Flow();
+        f.PassUntil("review");
+        f.Ran();
+        f.Gate(GateOutcome.Rejected, "REQUEST_CHANGES", ReviewFindings);
+        f.PassUntil("done");
+
+        // analysis and architecture push their documents to the branch only; development (every round) and the
+        // stages after it ensure the PR.
+        Assert.Equal(
+            ["analysis", "architecture", "development", "review", "development", "review", "testing", "deploy"],
+            f.All.SelectMany(Activities).Where(a => a.Activity == RolePipelineActivities.RunStageAgent).Select(a => ((RunStageAgentInput)a.Input).Stage));
+        Assert.Equal([false, false, true, true, true, true, true, true], OpensPrOfEveryRun(f));
+    }
+
+    [Fact]
+    public void A_stage_may_open_the_PR_earlier_or_later_and_every_stage_after_the_opener_keeps_it()
+    {
+        static PipelineDefinition Set(string stage, bool opens) => With(d => d with
+        {
+            Stages = [.. d.Stages.Select(x => x.Name == stage ? x with { OpensPr = opens } : x)],
+        });
+
+        var early = new Flow(Set("analysis", true));
+        early.PassUntil("done");
+        Assert.Equal([true, true, true, true, true, true], OpensPrOfEveryRun(early));
+
+        var late = new Flow(Set("development", false));
+        late.PassUntil("done");
+        Assert.Equal([false, false, false, true, true, true], OpensPrOfEveryRun(late));
+
+        // Once opened, a later "false" cannot close it again (the loader reports it as an error).
+        var sticky = Set("review", false);
+        Assert.True(sticky.OpensPr("review"));
+        Assert.False(sticky.OpensPr("no-such-stage"));
+    }
+
+    [Fact]
+    public void Merging_the_PR_before_the_pipeline_finished_stops_the_remaining_stages()
+    {
+        var f = new Flow();
+        f.PassUntil("review");
+        var reviewExecution = f.State.Execution;
+        var spent = f.State.SpentUsd;
+
+        // The reviewer's agent is running when the task pipeline reports the merge.
+        var d = f.On(new PipelineTakenOver(8, PrUrl, "abcdef1234567890abcdef1234567890abcdef12"), TimeSpan.FromMinutes(2));
+
+        Assert.Equal(PipelinePhase.TakenOver, d.State.Phase);
+        Assert.Equal("TAKEN_OVER", d.CustomStatus);
+        Assert.Equal(RuntimeStatus.Completed, d.RuntimeStatus);
+        Assert.Equal("review", d.State.Stage);
+        Assert.Equal(f.Now, d.State.FinishedAt);
+        Assert.Null(d.State.TimerKey);
+        Assert.Null(d.State.RetryFrom);
+        Assert.Empty(d.Commands.OfType<StartTimer>());
+        var comment = Assert.Single(Activities(d));
+        Assert.Equal(RolePipelineActivities.PostEscalationComment, comment.Activity);
+        Assert.Equal("comment:taken-over", comment.Key);
+        var input = (PostEscalationCommentInput)comment.Input;
+        Assert.Equal(("proj-1", "wi-1", "taken-over"), (input.TrackerProjectId, input.WorkItemId, input.Key));
+        Assert.Equal(
+            "<p><strong>Orchestrator</strong>: <a href=\"https://github.test/acme/web/pull/8\">PR #8</a> of WEB-42 was merged by a person " +
+            "before the role pipeline finished. The remaining stages were skipped: review, testing, deploy.</p>" +
+            "<p>The review agent that was already running may finish, but nothing it does is pushed. " +
+            "The merge and CI on the merge commit decide the task's status from here.</p>",
+            input.Html);
+        Assert.Contains("skipped review, testing, deploy", d.Summary, StringComparison.Ordinal);
+        var stopped = d.State.Runs[^1];
+        Assert.Equal(("review", reviewExecution, false), (stopped.Stage, stopped.Execution, stopped.Succeeded));
+        Assert.Contains("merged", stopped.FailureReason, StringComparison.Ordinal);
+
+        // The running agent finishes (or reports the merge itself); nothing starts, nothing is posted again.
+        var stateAfter = d.State;
+        foreach (var late in new RolePipelineEvent[]
+        {
+            new StageRunCompleted(reviewExecution, "review", true, null, 10, 10, 0.2m, TimeSpan.FromMinutes(3), "orchestrator/WEB-42", Sha, 8, PrUrl, "reviewed"),
+            new PipelineTakenOver(8, PrUrl, "abcdef1234567890abcdef1234567890abcdef12"),
+            new GateChecked(reviewExecution, "review", GateOutcome.Passed, "APPROVE", "ok", null, []),
+            new StageCiChecked(reviewExecution, Sha, CiOutcome.Success, "green", null),
+            new PipelineRetryRequested(),
+            new PipelineCancelled("work item deleted"),
+            new PipelineActivityFailed(RolePipelineActivities.RunStageAgent, $"run:{reviewExecution}", "boom", 3),
+        })
+        {
+            var after = f.On(late);
+            Assert.Same(stateAfter, after.State);
+            Assert.Empty(after.Commands);
+            Assert.Equal("TAKEN_OVER", after.CustomStatus);
+        }
+
+        Assert.Equal(spent, f.State.SpentUsd);
+        Assert.Equal(1, f.All.SelectMany(Activities).Count(a => a.Key == "comment:taken-over"));
+    }
+
+    /// <summary>Where the merge finds the pipeline, and which stages it skips.</summary>
+    public static TheoryData<string, string[]> TakeoverPoints => new()
+    {
+        { "checking the architecture gate", ["architecture", "development", "review", "testing", "deploy"] },
+        { "waiting for development CI", ["development", "review", "testing", "deploy"] },
+        { "waiting for approval after analysis", ["architecture", "development", "review", "testing", "deploy"] },
+        { "failed at the testing gate", ["testing", "deploy"] },
+        { "deploying", ["deploy"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(TakeoverPoints))]
+    public void A_merge_in_any_unfinished_phase_stops_the_pipeline_and_names_the_skipped_stages(string point, string[] skipped)
+    {
+        var f = new Flow(point.Contains("approval", StringComparison.Ordinal) ? WithApproval() : null);
+        switch (point)
+        {
+            case "checking the architecture gate":
+                f.PassUntil("architecture");
+                f.Ran();
+                break;
+            case "waiting for development CI":
+                f.PassUntil("development");
+                f.Ran();
+                f.Gate();
+                Assert.Equal(PipelinePhase.WaitingCi, f.State.Phase);
+                break;
+            case "waiting for approval after analysis":
+                f.Ran();
+                f.Gate();
+                Assert.Equal(PipelinePhase.WaitingApproval, f.State.Phase);
+                break;
+            case "failed at the testing gate":
+                f.PassUntil("testing");
+                f.Ran();
+                f.Gate(GateOutcome.Failed, reason: "missing: 13-test-report.md");
+                Assert.Equal(PipelinePhase.Failed, f.State.Phase);
+                break;
+            default:
+                f.PassUntil("deploy");
+                break;
+        }
+
+        var timer = f.State.TimerKey;
+        var d = f.On(new PipelineTakenOver(8, null, null));
+
+        Assert.Equal(PipelinePhase.TakenOver, d.State.Phase);
+        Assert.Equal(RuntimeStatus.Completed, d.RuntimeStatus);
+        var comment = Input<PostEscalationCommentInput>(d, RolePipelineActivities.PostEscalationComment);
+        Assert.Contains($"The remaining stages were skipped: {string.Join(", ", skipped)}.", comment.Html, StringComparison.Ordinal);
+        Assert.Equal(point == "deploying", comment.Html.Contains("agent that was already running", StringComparison.Ordinal));
+        Assert.Contains($"<a href=\"{PrUrl}\">PR #8</a> of WEB-42", comment.Html, StringComparison.Ordinal); // the PR link the pipeline knew
+        Assert.Equal([RolePipelineActivities.PostEscalationComment], Names(d));
+
+        // Whatever was outstanding comes back to a finished pipeline.
+        Assert.Empty(f.On(new PipelineTimerFired(RolePipelineOrchestration.CiPollTimer, timer ?? "none")).Commands);
+        Assert.Empty(f.On(new PipelineTimerFired(RolePipelineOrchestration.ApprovalPollTimer, timer ?? "none")).Commands);
+        Assert.Empty(f.On(new ApprovalChanged(ApprovalDecision.Approved, null)).Commands);
+        Assert.Empty(f.On(new GateChecked(f.State.Execution, f.State.Stage, GateOutcome.Passed, "PASS", "ok", null, [])).Commands);
+        Assert.Empty(f.On(new StageCiChecked(f.State.Execution, Sha, CiOutcome.Success, "green", null)).Commands);
+        Assert.Empty(f.On(new PipelineRetryRequested()).Commands);
+        Assert.Equal(PipelinePhase.TakenOver, f.State.Phase);
+    }
+
+    [Fact]
+    public void A_merge_after_the_pipeline_finished_or_was_cancelled_changes_nothing()
+    {
+        var done = new Flow();
+        done.PassUntil("done");
+        Assert.Same(done.State, done.On(new PipelineTakenOver(8, PrUrl, Sha)).State);
+        Assert.Empty(done.Last.Commands);
+        Assert.Equal("DEPLOYED", done.Last.CustomStatus);
+
+        var cancelled = new Flow();
+        cancelled.On(new PipelineCancelled("deleted"));
+        Assert.Same(cancelled.State, cancelled.On(new PipelineTakenOver(8, PrUrl, Sha)).State);
+        Assert.Equal("CANCELLED", cancelled.Last.CustomStatus);
+    }
+
     // ----- stale and duplicate events ------------------------------------------------------------------------
 
     [Fact]
@@ -926,5 +1107,37 @@ public sealed class RolePipelineOrchestrationTests
         var d = new RolePipelineOrchestration().Decide(back, new StageRunCompleted(back.Execution, "development", true, null, 1, 1, 0.1m, TimeSpan.FromMinutes(1), null, Sha, null, null, "fixed"), T0);
         Assert.Equal(PipelinePhase.CheckingGate, d.State.Phase);
         Assert.Equal(PipelinePhase.WaitingCi, new RolePipelineOrchestration().Decide(d.State, again, T0).State.Phase);
+    }
+
+    [Fact]
+    public void The_takeover_event_and_state_survive_the_engine_JSON_round_trip()
+    {
+        RolePipelineEvent e = new PipelineTakenOver(8, PrUrl, Sha);
+        var eventJson = JsonSerializer.Serialize(e, EngineJson.Options);
+        Assert.Contains("\"$type\":\"PipelineTakenOver\"", eventJson, StringComparison.Ordinal);
+        Assert.Equal(e, JsonSerializer.Deserialize<RolePipelineEvent>(eventJson, EngineJson.Options));
+
+        var f = new Flow();
+        f.On(e);
+        var json = JsonSerializer.Serialize(f.State, EngineJson.Options);
+        Assert.Contains("\"phase\":\"TakenOver\"", json, StringComparison.Ordinal);
+        var back = JsonSerializer.Deserialize<RolePipelineState>(json, EngineJson.Options)!;
+        Assert.Equal(PipelinePhase.TakenOver, back.Phase);
+        Assert.Equal("TAKEN_OVER", RolePipelineOrchestration.CustomStatusOf(back));
+    }
+
+    [Fact]
+    public void A_run_input_queued_before_opens_pr_existed_pushes_to_the_branch_only()
+    {
+        var input = Input<RunStageAgentInput>(new Flow().Last, RolePipelineActivities.RunStageAgent) with { OpensPr = true };
+        var json = JsonSerializer.Serialize(input, EngineJson.Options).Replace(",\"opensPr\":true", "", StringComparison.Ordinal);
+        Assert.DoesNotContain("opensPr", json, StringComparison.Ordinal);
+
+        Assert.False(JsonSerializer.Deserialize<RunStageAgentInput>(json, EngineJson.Options)!.OpensPr);
+
+        // A definition stored before opens_pr existed (no such key) keeps the default: from development on.
+        var definition = JsonSerializer.Deserialize<PipelineDefinition>(JsonSerializer.Serialize(PipelineDefinition.Default, EngineJson.Options), EngineJson.Options)!;
+        Assert.All(definition.Stages, s => Assert.Null(s.OpensPr));
+        Assert.Equal([false, false, true, true, true, true], definition.Stages.Select(s => definition.OpensPr(s.Name)));
     }
 }

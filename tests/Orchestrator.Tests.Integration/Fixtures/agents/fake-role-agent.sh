@@ -5,6 +5,9 @@
 #   - review:  verdict REQUEST_CHANGES on the first call when FAKE_REJECT_ONCE=1, APPROVE after
 #   - testing: result: PASS;  deploy: deploy_status: SUCCESS;  other stages: plain Markdown
 # Every prompt is copied to $FAKE_PROMPT_DIR/<n>-<stage>.md so tests can read what the agent was told.
+# With FAKE_HOLD=<stage> the agent of that stage touches $FAKE_PROMPT_DIR/holding-<stage> and waits (up to
+# 25 s, under the runner's stall timeout) for $FAKE_PROMPT_DIR/release-<stage> before it writes anything, so a
+# test can look at the world while that stage runs.
 set -eu
 prompt="$1"
 stage=$(sed -n 's/^- Stage: \([a-z]*\).*/\1/p' "$prompt" | head -n 1)
@@ -12,6 +15,14 @@ round=$(sed -n 's/^- Developer round: \([0-9]*\).*/\1/p' "$prompt" | head -n 1)
 dir="${FAKE_PROMPT_DIR:?}"
 n=$(find "$dir" -maxdepth 1 -name '*.md' | wc -l)
 cp "$prompt" "$dir/$(printf '%02d' $((n + 1)))-$stage.md"
+
+if [[ -n "${FAKE_HOLD:-}" && "$stage" == "$FAKE_HOLD" ]]; then
+  touch "$dir/holding-$stage"
+  for _ in $(seq 1 250); do
+    [[ -e "$dir/release-$stage" ]] && break
+    sleep 0.1
+  done
+fi
 
 artifacts=$(awk '/^## Artifacts to write/{on=1; next} /^## /{on=0} on' "$prompt" | sed -n 's/^- `\([^`]*\)`.*/\1/p')
 if [[ "$stage" == development ]]; then
