@@ -4,6 +4,7 @@ using Orchestrator.Functions.Functions;
 using Orchestrator.Functions.Platforms;
 using Orchestrator.Functions.Routing;
 using Orchestrator.Functions.Timers;
+using Orchestrator.Functions.Web;
 using Orchestrator.Orchestrations.Pipelines;
 using Orchestrator.Orchestrations.Reconciliation;
 using Orchestrator.Shared.Agents;
@@ -28,7 +29,13 @@ public static class OrchestratorApp
     /// <exception cref="SettingsException">A required setting is missing or invalid.</exception>
     public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // ApplicationName: the Razor Pages of this assembly are found even when another assembly (a test host) is the entry point.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = typeof(OrchestratorApp).Assembly.GetName().Name,
+        });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddOrchestratorSettings([Directory.GetCurrentDirectory(), AppContext.BaseDirectory]);
         if (overrides is not null)
@@ -37,7 +44,6 @@ public static class OrchestratorApp
         }
 
         var settings = OrchestratorSettings.Load(builder.Configuration);
-        ApiAuth.CheckListenSafety(settings);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.WebhookMaxBytes + 1);
         builder.Logging.AddSimpleConsole(o =>
@@ -51,18 +57,26 @@ public static class OrchestratorApp
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+        builder.Services.AddWebTool(settings);
 
         var app = builder.Build();
         app.UseExceptionHandler();
-        app.MapHealthApi();
-        app.MapWebhooks();
+        app.UseWebTool(settings);
 
-        // Every /api route is behind the admin token (issue #8): one group, so a new endpoint cannot ship open.
-        var api = app.MapGroup("/api").AddEndpointFilter(ApiAuth.RequireAdminTokenAsync);
+        // THE allow-list (issue #9): every other endpoint needs a session, a project API token or ORCH_ADMIN_TOKEN
+        // (the fallback authorization policy), and a test enumerates the endpoints to keep it that way. Webhooks
+        // authenticate by signature; the sign-in pages allow themselves (WebSetup.AddWebTool); static assets are
+        // served before routing.
+        var open = app.MapGroup("").AllowAnonymous();
+        open.MapHealthApi();
+        open.MapWebhooks();
+
+        var api = app.MapGroup("/api");
         api.MapTasksApi();
         api.MapQueueApi();
         api.MapProjectsApi();
         api.MapProjectActionsApi();
+        app.MapRazorPages();
         return app;
     }
 
@@ -83,13 +97,6 @@ public static class OrchestratorApp
         if (settings.PlaneWebhookSecret is null && settings.Projects.Count > 0)
         {
             log.LogWarning("ORCH_PLANE_WEBHOOK_SECRET is not set: every Plane delivery will be refused with 401");
-        }
-
-        foreach (var url in ApiAuth.CheckListenSafety(settings))
-        {
-            log.LogCritical(
-                "ORCH_ALLOW_UNAUTHENTICATED=true and no ORCH_ADMIN_TOKEN: the API on {Url} answers ANYONE who can reach it, projects and secrets included",
-                url);
         }
 
         await app.StartAsync(cancellationToken);

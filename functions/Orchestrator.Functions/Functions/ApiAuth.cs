@@ -1,88 +1,45 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
-using Orchestrator.Shared.Configuration;
+using Orchestrator.Functions.Web.Auth;
+using Orchestrator.Shared.Accounts;
 
 namespace Orchestrator.Functions.Functions;
 
 /// <summary>
-/// Authentication of <c>/api/…</c> (issue #8): with <c>ORCH_ADMIN_TOKEN</c> set, every API route needs
-/// <c>Authorization: Bearer &lt;token&gt;</c> (401 with <c>WWW-Authenticate: Bearer</c> otherwise). Without it the host
-/// only starts on loopback (<see cref="CheckListenSafety"/>) or with an explicit <c>ORCH_ALLOW_UNAUTHENTICATED=true</c>.
+/// Authorization checks of the JSON API. Authentication is the host's (a session, a project API token or
+/// <c>ORCH_ADMIN_TOKEN</c>; every endpoint needs one unless it is on the allow-list); these helpers turn a project or
+/// host-wide requirement into the answer: 404 for a project the caller cannot see (the same as one that does not exist),
+/// 403 for a role that is too low.
 /// </summary>
 public static class ApiAuth
 {
-    /// <summary>The endpoint filter of the <c>/api</c> group.</summary>
-    /// <param name="context">The invocation.</param>
-    /// <param name="next">The endpoint.</param>
-    /// <returns>401 or the endpoint's result.</returns>
-    public static async ValueTask<object?> RequireAdminTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>The caller of an authenticated request.</summary>
+    /// <param name="context">The request.</param>
+    /// <returns>The caller.</returns>
+    /// <exception cref="InvalidOperationException">The request is anonymous (the fallback policy lets none through).</exception>
+    public static Caller CallerOf(HttpContext context) =>
+        Caller.From(context.User) ?? throw new InvalidOperationException("An API endpoint ran for an anonymous request.");
+
+    /// <summary>Checks the caller's role in a project.</summary>
+    /// <param name="context">The request.</param>
+    /// <param name="projectSlug">The project.</param>
+    /// <param name="needed">The lowest role allowed.</param>
+    /// <returns>The access (project and role) and, when refused, the answer to give.</returns>
+    public static async Task<(AccessResult Access, IResult? Refusal)> ProjectAsync(HttpContext context, string projectSlug, ProjectRole needed)
     {
-        var settings = context.HttpContext.RequestServices.GetRequiredService<OrchestratorSettings>();
-        if (settings.AdminToken is { } expected && !IsAdminToken(context.HttpContext.Request, expected, out var given))
+        var access = await context.RequestServices.GetRequiredService<ProjectAccess>().CheckAsync(Caller.From(context.User), projectSlug, needed, context.RequestAborted);
+        return (access, access.Status switch
         {
-            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-            return TypedResults.Problem(
-                given.Length == 0 ? "This API needs Authorization: Bearer <ORCH_ADMIN_TOKEN>." : "The bearer token is not ORCH_ADMIN_TOKEN.",
-                statusCode: StatusCodes.Status401Unauthorized,
-                title: "Unauthorized");
-        }
-
-        return await next(context);
+            StatusCodes.Status200OK => null,
+            StatusCodes.Status403Forbidden => TypedResults.Problem(
+                $"Your role in project '{projectSlug}' is {access.Role?.Name()}; this needs {needed.Name()}.", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden"),
+            _ => TypedResults.Problem($"No project '{projectSlug}'.", statusCode: StatusCodes.Status404NotFound, title: "Not Found"),
+        });
     }
 
-    /// <summary>Whether the request carries <paramref name="expected"/> as its bearer token (compared in constant time).</summary>
-    /// <param name="request">The request.</param>
-    /// <param name="expected">The admin token.</param>
-    /// <param name="given">The bearer token sent, or <c>""</c>.</param>
-    /// <returns><c>true</c> when it matches.</returns>
-    public static bool IsAdminToken(HttpRequest request, string expected, out string given)
-    {
-        var header = request.Headers.Authorization.ToString();
-        given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
-
-        // Fixed-length digests compared in constant time: neither content nor length leaks through timing.
-        return given.Length > 0 && CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-    }
-
-    /// <summary>
-    /// Refuses to start a host that would serve its API unauthenticated beyond this machine: a listen URL that is not
-    /// loopback (<c>0.0.0.0</c>, <c>*</c>, <c>+</c>, <c>[::]</c>, a host name or a non-loopback address) without
-    /// <c>ORCH_ADMIN_TOKEN</c>, unless <c>ORCH_ALLOW_UNAUTHENTICATED=true</c>.
-    /// </summary>
-    /// <param name="settings">Host settings.</param>
-    /// <returns>The non-loopback URLs served without authentication (empty unless explicitly allowed), for the loud warning.</returns>
-    /// <exception cref="SettingsException">The start is refused; the message says what to set.</exception>
-    public static IReadOnlyList<string> CheckListenSafety(OrchestratorSettings settings)
-    {
-        if (settings.AdminToken is not null)
-        {
-            return [];
-        }
-
-        var open = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(url => !IsLoopbackUrl(url))
-            .ToList();
-        if (open.Count > 0 && !settings.AllowUnauthenticated)
-        {
-            throw new SettingsException(
-                $"ORCH_URLS listens on {string.Join(", ", open)}, beyond this machine, but ORCH_ADMIN_TOKEN is not set: anyone who can reach " +
-                "the host could read and change projects and their secrets. Set ORCH_ADMIN_TOKEN (e.g. `openssl rand -base64 32`), " +
-                "or listen on 127.0.0.1 only, or — if you really want an open API — set ORCH_ALLOW_UNAUTHENTICATED=true.");
-        }
-
-        return open;
-    }
-
-    /// <summary>Whether a Kestrel listen URL binds loopback only (<c>localhost</c>, <c>127.x</c>, <c>[::1]</c>).</summary>
-    /// <param name="url">A URL such as <c>http://127.0.0.1:8500</c> or <c>http://*:80</c>.</param>
-    /// <returns><c>true</c> for loopback.</returns>
-    public static bool IsLoopbackUrl(string url)
-    {
-        var rest = url.Contains("://", StringComparison.Ordinal) ? url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..] : url;
-        var host = rest.StartsWith('[') ? rest[1..Math.Max(1, rest.IndexOf(']', StringComparison.Ordinal))] : rest.Split(':', '/')[0];
-        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-            || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
-    }
+    /// <summary>Host-wide endpoints (the queue, creating and deleting projects): host admins and <c>ORCH_ADMIN_TOKEN</c> only.</summary>
+    /// <param name="context">The request.</param>
+    /// <returns><c>null</c> when allowed, else a 403 answer.</returns>
+    public static IResult? RequireHostAdmin(HttpContext context) =>
+        Caller.From(context.User)?.IsHostAdmin == true
+            ? null
+            : TypedResults.Problem("Only a host admin (or ORCH_ADMIN_TOKEN) may do this.", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
 }

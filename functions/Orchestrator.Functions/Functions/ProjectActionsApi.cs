@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Tasks;
+using Orchestrator.Shared.Accounts;
 using Orchestrator.Shared.Asana;
 using Orchestrator.Shared.Configuration;
 using Orchestrator.Shared.Engine;
@@ -38,11 +39,13 @@ public static class ProjectActionsApi
         string slug, HttpRequest request, OrchestratorSettings settings, ProjectStore projects, PlatformRegistry platforms, OutboundPolicy outbound, ILoggerFactory logs, CancellationToken ct)
     {
         var log = logs.CreateLogger("Projects.AsanaWebhooks");
-        var stored = await projects.GetAsync(slug, ct);
-        if (stored is null)
+        var (access, refusal) = await ApiAuth.ProjectAsync(request.HttpContext, slug, ProjectRole.Admin);
+        if (refusal is not null)
         {
-            return TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound);
+            return refusal;
         }
+
+        var stored = access.Project!;
 
         if (stored.Definition.Tracker.Kind != TrackerConfig.Asana)
         {
@@ -62,9 +65,9 @@ public static class ProjectActionsApi
         }
 
         // A webhook target is a URL we make a platform call: it obeys the same outbound policy as our own calls.
-        if (await outbound.CheckUrlAsync(publicUrl, ct) is { } refusal)
+        if (await outbound.CheckUrlAsync(publicUrl, ct) is { } outboundRefusal)
         {
-            return TypedResults.Problem($"public_url: {refusal}", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Outbound connection refused");
+            return TypedResults.Problem($"public_url: {outboundRefusal}", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Outbound connection refused");
         }
 
         var asana = ((AsanaTracker)platforms.For(stored).Tracker).Client;
@@ -144,13 +147,15 @@ public static class ProjectActionsApi
         return previous;
     }
 
-    private static async Task<IResult> SyncAsync(string slug, ProjectStore projects, PlatformRegistry platforms, Routing.DeliveryRouter router, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> SyncAsync(HttpContext http, string slug, PlatformRegistry platforms, Routing.DeliveryRouter router, TimeProvider clock, CancellationToken ct)
     {
-        var stored = await projects.GetAsync(slug, ct);
-        if (stored is null)
+        var (access, refusal) = await ApiAuth.ProjectAsync(http, slug, ProjectRole.Editor);
+        if (refusal is not null)
         {
-            return TypedResults.Problem($"No project '{slug}'.", statusCode: StatusCodes.Status404NotFound);
+            return refusal;
         }
+
+        var stored = access.Project!;
 
         var tracker = platforms.For(stored).Tracker;
         var since = clock.GetUtcNow() - SyncWindow;
@@ -199,10 +204,10 @@ public static class ProjectActionsApi
             return TypedResults.Problem("The body must be {\"repo\": \"owner/name\"}.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var detail = await queries.GetAsync(id, ct);
-        if (detail is null)
+        var (detail, refusal) = await TasksApi.VisibleTaskAsync(request.HttpContext, queries, id, ProjectRole.Editor);
+        if (detail is null || refusal is not null)
         {
-            return TypedResults.Problem($"No task '{id}'.", statusCode: StatusCodes.Status404NotFound);
+            return refusal!;
         }
 
         var task = await platforms.TaskStateAsync(detail.Id, ct);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Shared.Configuration;
+using Orchestrator.Shared.Accounts;
 using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Functions.Functions;
@@ -36,10 +37,10 @@ public static class ProjectsApi
         return app;
     }
 
-    private static async Task<IResult> ListAsync(ProjectStore store, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, ProjectStore store, Web.Auth.ProjectAccess access, CancellationToken ct)
     {
         var projects = new JsonArray();
-        foreach (var project in await store.ListAsync(ct))
+        foreach (var (project, _) in await access.VisibleAsync(ApiAuth.CallerOf(http), ct))
         {
             projects.Add(await ToResponseAsync(project, store, ct));
         }
@@ -47,13 +48,19 @@ public static class ProjectsApi
         return Json(new JsonObject { ["projects"] = projects }, StatusCodes.Status200OK);
     }
 
-    private static async Task<IResult> GetAsync(ProjectStore store, string slug, CancellationToken ct) =>
-        await store.GetAsync(slug, ct) is { } project
-            ? Json(await ToResponseAsync(project, store, ct), StatusCodes.Status200OK)
-            : NotFound(slug);
+    private static async Task<IResult> GetAsync(HttpContext http, ProjectStore store, string slug, CancellationToken ct)
+    {
+        var (access, refusal) = await ApiAuth.ProjectAsync(http, slug, ProjectRole.Viewer);
+        return refusal ?? Json(await ToResponseAsync(access.Project!, store, ct), StatusCodes.Status200OK);
+    }
 
     private static async Task<IResult> CreateAsync(HttpContext http, ProjectStore store, CancellationToken ct)
     {
+        if (ApiAuth.RequireHostAdmin(http) is { } refused)
+        {
+            return refused;
+        }
+
         var request = await ReadAsync(http.Request, ct);
         var created = await store.CreateAsync(request.Definition, request.Secrets ?? new Dictionary<string, string?>(), ct);
         http.Response.Headers.Location = $"/api/projects/{Uri.EscapeDataString(created.Slug)}";
@@ -62,14 +69,27 @@ public static class ProjectsApi
 
     private static async Task<IResult> UpdateAsync(HttpContext http, ProjectStore store, string slug, CancellationToken ct)
     {
+        if ((await ApiAuth.ProjectAsync(http, slug, ProjectRole.Admin)).Refusal is { } refused)
+        {
+            return refused;
+        }
+
         var request = await ReadAsync(http.Request, ct);
         return await store.UpdateAsync(slug, request.Definition, request.Secrets, request.Version, ct) is { } updated
             ? Json(await ToResponseAsync(updated, store, ct), StatusCodes.Status200OK)
             : NotFound(slug);
     }
 
-    private static async Task<IResult> DeleteAsync(ProjectStore store, string slug, CancellationToken ct) =>
-        await store.DeleteAsync(slug, ct) ? TypedResults.NoContent() : NotFound(slug);
+    private static async Task<IResult> DeleteAsync(HttpContext http, ProjectStore store, string slug, CancellationToken ct)
+    {
+        // A project the caller cannot see is 404 as if it did not exist; a visible one needs a host admin to delete.
+        if ((await ApiAuth.ProjectAsync(http, slug, ProjectRole.Viewer)).Refusal is { } hidden)
+        {
+            return hidden;
+        }
+
+        return ApiAuth.RequireHostAdmin(http) ?? (await store.DeleteAsync(slug, ct) ? TypedResults.NoContent() : NotFound(slug));
+    }
 
     private static async Task<ProjectRequest> ReadAsync(HttpRequest request, CancellationToken ct)
     {

@@ -39,8 +39,13 @@ public static class QueueApi
     /// <summary>Maps the endpoint.</summary>
     public static IEndpointRouteBuilder MapQueueApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/queue", async (NpgsqlDataSource db, OrchestratorSettings settings, AgentRunner runner, CancellationToken ct) =>
+        app.MapGet("/queue", async Task<IResult> (HttpContext http, NpgsqlDataSource db, OrchestratorSettings settings, AgentRunner runner, CancellationToken ct) =>
         {
+            if (ApiAuth.RequireHostAdmin(http) is { } refused)
+            {
+                return refused;
+            }
+
             var work = new List<QueueCount>();
             await using (var command = db.CreateCommand("SELECT kind, status, count(*) FROM work_items WHERE status <> 'completed' GROUP BY kind, status ORDER BY kind, status"))
             await using (var reader = await command.ExecuteReaderAsync(ct))

@@ -118,17 +118,19 @@ public sealed record RolePipelineView(
 public sealed class TaskQueries(NpgsqlDataSource dataSource)
 {
     /// <summary>Tasks, newest first, optionally with one status.</summary>
-    public async Task<TaskPage> ListAsync(string? status, int page, int pageSize, CancellationToken cancellationToken)
+    public async Task<TaskPage> ListAsync(string? status, int page, int pageSize, CancellationToken cancellationToken, IReadOnlyCollection<string>? projects = null)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT id, custom_status, state::text, created_at, updated_at, count(*) OVER () AS total
             FROM instances
             WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status)
+              AND (@projects::text[] IS NULL OR state -> 'project' ->> 'projectSlug' = ANY (@projects))
             ORDER BY created_at DESC, id
             LIMIT @limit OFFSET @offset
             """);
         command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
         command.Parameters.Add(new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("projects", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)projects?.ToArray() ?? DBNull.Value });
         command.Parameters.AddWithValue("limit", pageSize);
         command.Parameters.AddWithValue("offset", (page - 1) * pageSize);
         var items = new List<TaskSummary>();
@@ -145,9 +147,10 @@ public sealed class TaskQueries(NpgsqlDataSource dataSource)
         if (items.Count == 0 && page > 1)
         {
             await using var count = dataSource.CreateCommand(
-                "SELECT count(*) FROM instances WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status)");
+                "SELECT count(*) FROM instances WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status) AND (@projects::text[] IS NULL OR state -> 'project' ->> 'projectSlug' = ANY (@projects))");
             count.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
             count.Parameters.Add(new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
+            count.Parameters.Add(new NpgsqlParameter("projects", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)projects?.ToArray() ?? DBNull.Value });
             await reader.DisposeAsync();
             total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
         }

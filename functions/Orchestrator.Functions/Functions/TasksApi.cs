@@ -22,7 +22,7 @@ public static class TasksApi
         return app;
     }
 
-    private static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListAsync(TaskQueries queries, string? status, int? page, int? pageSize, CancellationToken ct)
+    private static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListAsync(HttpContext http, TaskQueries queries, Web.Auth.ProjectAccess access, string? status, int? page, int? pageSize, CancellationToken ct)
     {
         if (status is not null && !Enum.TryParse<TaskStatus>(status, ignoreCase: true, out _))
         {
@@ -36,21 +36,47 @@ public static class TasksApi
             return TypedResults.Problem("page must be ≥ 1 and pageSize between 1 and 200.", statusCode: 400);
         }
 
-        return TypedResults.Ok(await queries.ListAsync(status?.ToUpperInvariant(), p, size, ct));
+        // Only the tasks of projects the caller may see (host admins: all).
+        var caller = ApiAuth.CallerOf(http);
+        var visible = caller.IsHostAdmin ? null : (await access.VisibleAsync(caller, ct)).Select(v => v.Project.Slug).ToList();
+        return TypedResults.Ok(await queries.ListAsync(status?.ToUpperInvariant(), p, size, ct, visible));
     }
 
-    private static async Task<Results<Ok<TaskDetail>, NotFound<ProblemDetailsBody>>> GetAsync(TaskQueries queries, string id, CancellationToken ct) =>
-        await queries.GetAsync(id, ct) is { } detail
-            ? TypedResults.Ok(detail)
-            : TypedResults.NotFound(new ProblemDetailsBody($"No task '{id}'."));
-
-    private static async Task<Results<Accepted<RetryAccepted>, NotFound<ProblemDetailsBody>, Conflict<ProblemDetailsBody>>> RetryAsync(
-        TaskQueries queries, DurableEngine engine, string id, CancellationToken ct)
+    private static async Task<IResult> GetAsync(HttpContext http, TaskQueries queries, string id)
     {
-        var detail = await queries.GetAsync(id, ct);
+        var (detail, refusal) = await VisibleTaskAsync(http, queries, id, Shared.Accounts.ProjectRole.Viewer);
+        return refusal ?? TypedResults.Ok(detail);
+    }
+
+    /// <summary>
+    /// A task the caller may act on with <paramref name="needed"/> in its project: 404 when it does not exist or its project
+    /// is not visible to the caller (a task of a project without a slug — from before projects lived in the database — is
+    /// visible to host admins only), 403 when the role is too low.
+    /// </summary>
+    internal static async Task<(TaskDetail? Detail, IResult? Refusal)> VisibleTaskAsync(HttpContext http, TaskQueries queries, string id, Shared.Accounts.ProjectRole needed)
+    {
+        var notFound = TypedResults.NotFound(new ProblemDetailsBody($"No task '{id}'."));
+        var detail = await queries.GetAsync(id, http.RequestAborted);
         if (detail is null)
         {
-            return TypedResults.NotFound(new ProblemDetailsBody($"No task '{id}'."));
+            return (null, notFound);
+        }
+
+        if (detail.Sync?.Project is not { } slug)
+        {
+            return ApiAuth.CallerOf(http).IsHostAdmin ? (detail, null) : (null, notFound);
+        }
+
+        var (access, refusal) = await ApiAuth.ProjectAsync(http, slug, needed);
+        return access.Status == StatusCodes.Status404NotFound ? (null, notFound) : (detail, refusal);
+    }
+
+    private static async Task<IResult> RetryAsync(HttpContext http, TaskQueries queries, DurableEngine engine, string id, CancellationToken ct)
+    {
+        var (detail, refusal) = await VisibleTaskAsync(http, queries, id, Shared.Accounts.ProjectRole.Editor);
+        if (detail is null || refusal is not null)
+        {
+            return refusal!;
         }
 
         if (await queries.StatusAsync(detail.Id, ct) is not { } current || current.Status != nameof(TaskStatus.FAILED))

@@ -124,11 +124,22 @@ public sealed partial record OrchestratorSettings
     public string? AdminToken { get; init; }
 
     /// <summary>
-    /// <c>ORCH_ALLOW_UNAUTHENTICATED</c>: <c>true</c> lets the host listen on a non-loopback address without
-    /// <see cref="AdminToken"/> (the API is then open to everyone who can reach it; logged loudly at every start). Default <c>false</c>:
-    /// such a start is refused.
+    /// <c>ORCH_INIT_ADMIN_TOKEN</c>: while no user exists, <c>/init</c> accepts this token once to create the host admin.
+    /// Secret; never logged. Unset: <c>/init</c> explains how to set it.
     /// </summary>
-    public bool AllowUnauthenticated { get; init; }
+    public string? InitAdminToken { get; init; }
+
+    /// <summary>
+    /// <c>ORCH_TRUSTED_PROXIES</c>: addresses or CIDRs of reverse proxies whose <c>X-Forwarded-For</c> /
+    /// <c>X-Forwarded-Proto</c> are honoured (comma-separated); empty = none (the headers are ignored).
+    /// </summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; init; } = [];
+
+    /// <summary><c>ORCH_SESSION_IDLE_TIMEOUT</c>: a session unused this long ends (default 8 h).</summary>
+    public TimeSpan SessionIdleTimeout { get; init; } = TimeSpan.FromHours(8);
+
+    /// <summary><c>ORCH_SESSION_LIFETIME</c>: a session ends this long after sign-in (default 7 days).</summary>
+    public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>
     /// <c>ORCH_OUTBOUND_ALLOWED_HOSTS</c>: where the orchestrator may connect on a project's behalf
@@ -264,21 +275,26 @@ public sealed partial record OrchestratorSettings
             return fallback;
         }
 
-        bool Flag(string key)
+        IReadOnlyList<System.Net.IPNetwork> Networks(string key)
         {
-            var v = Get(key);
-            if (v is null)
+            var list = new List<System.Net.IPNetwork>();
+            foreach (var entry in (Get(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                return false;
+                if (System.Net.IPNetwork.TryParse(entry, out var network))
+                {
+                    list.Add(network);
+                }
+                else if (System.Net.IPAddress.TryParse(entry, out var address))
+                {
+                    list.Add(new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+                }
+                else
+                {
+                    errors.Add($"ORCH_{key}: '{entry}' is not an address or CIDR");
+                }
             }
 
-            if (bool.TryParse(v, out var b))
-            {
-                return b;
-            }
-
-            errors.Add($"ORCH_{key} must be true or false, got '{v}'");
-            return false;
+            return list;
         }
 
         var settings = new OrchestratorSettings
@@ -299,7 +315,10 @@ public sealed partial record OrchestratorSettings
             MasterKey = Get("MASTER_KEY"),
             MasterKeyFile = Get("MASTER_KEY_FILE"),
             AdminToken = Get("ADMIN_TOKEN"),
-            AllowUnauthenticated = Flag("ALLOW_UNAUTHENTICATED"),
+            InitAdminToken = Get("INIT_ADMIN_TOKEN"),
+            TrustedProxies = Networks("TRUSTED_PROXIES"),
+            SessionIdleTimeout = Duration("SESSION_IDLE_TIMEOUT", TimeSpan.FromHours(8)),
+            SessionLifetime = Duration("SESSION_LIFETIME", TimeSpan.FromDays(7)),
             OutboundAllowedHosts = Get("OUTBOUND_ALLOWED_HOSTS") ?? Platform.OutboundPolicy.DefaultList,
             CiPollInterval = Duration("CI_POLL_INTERVAL", TimeSpan.FromSeconds(30)),
             CiTimeout = Duration("CI_TIMEOUT", TimeSpan.FromHours(2)),
@@ -389,7 +408,7 @@ public sealed partial record OrchestratorSettings
     private static readonly HashSet<string> SecretMembers =
     [
         nameof(DatabaseUrl), nameof(GitHubToken), nameof(GitHubWebhookSecret), nameof(PlaneApiToken), nameof(PlaneWebhookSecret),
-        nameof(MasterKey), nameof(AdminToken),
+        nameof(MasterKey), nameof(AdminToken), nameof(InitAdminToken),
     ];
 
     // The record's ToString: every property, but secret ones (by name, and any named like a token, secret,

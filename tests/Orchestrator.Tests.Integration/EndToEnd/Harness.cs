@@ -27,6 +27,7 @@ public sealed class Harness : IAsyncDisposable
     public const string GitHubSecret = "github-webhook-secret-for-tests";
     public const string PlaneSecret = "plane_wh_0123456789abcdef0123456789abcdef";
     public const string MasterKey = "b3JjaGVzdHJhdG9yLXRlc3QtbWFzdGVyLWtleS0zMmI="; // base64 of 32 bytes: tests never write a key file
+    public const string AdminToken = "harness-admin-token-0123456789abcdef"; // every API call of Api carries it (issue #9: nothing is open)
 
     private WebApplication? _app;
 
@@ -46,7 +47,11 @@ public sealed class Harness : IAsyncDisposable
 
     public string ProjectId { get; }
 
+    /// <summary>A client of the host that sends <c>ORCH_ADMIN_TOKEN</c> (when the settings have one) with every request.</summary>
     public HttpClient Api { get; private set; } = null!;
+
+    /// <summary>A client of the host that sends no credentials.</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
 
     public Uri HostUrl { get; private set; } = null!;
 
@@ -84,6 +89,7 @@ public sealed class Harness : IAsyncDisposable
             ["PLANE_WORKSPACE_SLUG"] = Workspace,
             ["PLANE_WEBHOOK_SECRET"] = PlaneSecret,
             ["MASTER_KEY"] = MasterKey,
+            ["ADMIN_TOKEN"] = AdminToken,
             ["OUTBOUND_ALLOWED_HOSTS"] = "loopback", // the simulators live on 127.0.0.1 (issue #8: tests allow loopback explicitly)
             ["PROJECTS_JSON"] = ProjectsJson(projectId),
             ["CI_POLL_INTERVAL"] = "1s",
@@ -120,6 +126,12 @@ public sealed class Harness : IAsyncDisposable
         HostUrl = new Uri(_app.Urls.First().TrimEnd('/') + "/");
         PointWebhooksAt(HostUrl);
         Api = ApiHandler is null ? new HttpClient { BaseAddress = HostUrl } : new HttpClient(ApiHandler, disposeHandler: false) { BaseAddress = HostUrl };
+        if (Settings.GetValueOrDefault("ADMIN_TOKEN") is { Length: > 0 } admin)
+        {
+            Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", admin);
+        }
+
+        Anonymous = new HttpClient { BaseAddress = HostUrl };
     }
 
     public void PointWebhooksAt(Uri host)
@@ -208,6 +220,7 @@ public sealed class Harness : IAsyncDisposable
         }
 
         Api?.Dispose();
+        Anonymous?.Dispose();
     }
 
     public async ValueTask DisposeAsync()

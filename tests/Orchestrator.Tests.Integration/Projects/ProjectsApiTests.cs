@@ -186,6 +186,7 @@ public sealed class ProjectsApiTests
     {
         const string token = "admin-token-0123456789abcdef";
         await using var h = await Harness.StartAsync(s => s["ADMIN_TOKEN"] = token);
+        h.Api.DefaultRequestHeaders.Authorization = null;
         foreach (var (method, path) in new[] { (HttpMethod.Get, "api/projects"), (HttpMethod.Get, "api/projects/web"), (HttpMethod.Post, "api/projects"), (HttpMethod.Put, "api/projects/web"), (HttpMethod.Delete, "api/projects/web") })
         {
             var (none, noneBody, _, noneResponse) = await SendAsync(h.Api, method, path, method == HttpMethod.Get || method == HttpMethod.Delete ? null : Body());

@@ -94,3 +94,11 @@ CREATE TABLE sign_in_links (
     expires_at    timestamptz NOT NULL,
     used_at       timestamptz
 );
+
+-- ASP.NET Core Data Protection keys (they sign antiforgery tokens and temp data), shared by every replica; each key's
+-- XML is encrypted with the master key (AES-256-GCM, like project secrets) before it is stored.
+CREATE TABLE data_protection_keys (
+    name        text        PRIMARY KEY,
+    xml         text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
