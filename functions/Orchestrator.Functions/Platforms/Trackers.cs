@@ -67,6 +67,12 @@ public interface ITracker
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The text.</returns>
     Task<string?> LatestHumanCommentAsync(string trackerProjectId, string itemId, CancellationToken cancellationToken);
+
+    /// <summary>Checks that the tracker answers with this project's credentials (one cheap read of the project).</summary>
+    /// <param name="trackerProjectId">A tracker project of the project.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>A task that fails with <see cref="Orchestrator.Shared.Platform.PlatformApiException"/> when it does not.</returns>
+    Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken);
 }
 
 /// <summary>Plane behind <see cref="ITracker"/> (https://developers.plane.so/api-reference/introduction).</summary>
@@ -155,6 +161,10 @@ public sealed class PlaneTracker(IPlaneClient plane, ProjectDefinition project, 
         return comments.FirstOrDefault(c => c.ExternalSource is null) is { } latest ? TrackerText.Plain(latest.CommentHtml) : null;
     }
 
+    /// <inheritdoc />
+    public async Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken) =>
+        _ = await Client.ListStatesAsync(trackerProjectId, cancellationToken);
+
     private async Task<IReadOnlyList<PlaneState>> StatesAsync(string projectId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -185,6 +195,10 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
 
     /// <summary>The client (for the Asana-only API actions).</summary>
     public IAsanaClient Client => asana;
+
+    /// <inheritdoc />
+    public async Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken) =>
+        _ = await asana.ListWebhooksAsync(project.Tracker.Workspace ?? "", trackerProjectId, cancellationToken);
 
     /// <summary>The snapshot of an Asana task under a project's rules.</summary>
     /// <param name="project">The project.</param>

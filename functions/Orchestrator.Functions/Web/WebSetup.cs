@@ -36,6 +36,8 @@ public static class WebSetup
             new AccountOptions { SessionIdleTimeout = settings.SessionIdleTimeout, SessionLifetime = settings.SessionLifetime },
             sp.GetRequiredService<ILogger<AccountStore>>()));
         services.AddSingleton<ProjectAccess>();
+        services.AddSingleton<ConnectionProbe>();
+        services.AddSingleton<ProjectOverview>();
         services.AddPostgresDataProtection();
         services.AddAuthentication(WebAuthDefaults.Scheme)
             .AddPolicyScheme(WebAuthDefaults.Scheme, "Session cookie or bearer token", o => o.ForwardDefaultSelector = context =>
