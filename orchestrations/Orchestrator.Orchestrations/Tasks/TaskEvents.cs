@@ -143,6 +143,17 @@ public sealed record RolePipelineStartedForTask(string ChildId, string Source) :
 /// <param name="Summary">Its last timeline line (the reason when failed).</param>
 public sealed record RolePipelineFinished(string ChildId, string Status, bool Failed, string? Summary) : TaskEvent;
 
+/// <summary>A person cancels the task from the web tool or the API (issue #9 task actions): like a cancelled tracker item, the forge issue is closed as not planned.</summary>
+/// <param name="Actor">Who cancelled it (user name, <c>token:&lt;name&gt;</c> or <c>admin-token</c>).</param>
+/// <param name="Reason">Why, as they wrote it (optional, plain text).</param>
+public sealed record CancelRequested(string Actor, string? Reason) : TaskEvent;
+
+/// <summary>A person adds a note to the task: it goes to the timeline and is posted once as a tracker comment.</summary>
+/// <param name="NoteId">Unique id of the note (the comment's idempotency key).</param>
+/// <param name="Actor">Who wrote it.</param>
+/// <param name="Text">The note, plain text (at most 4,000 characters; HTML-escaped when posted).</param>
+public sealed record NoteAdded(string NoteId, string Actor, string Text) : TaskEvent;
+
 /// <summary><c>POST /api/tasks/{id}/repo</c>: set the repository of a task waiting in <c>NEEDS_REPO</c> and create the issue.</summary>
 /// <param name="Repo"><c>owner/name</c>; must be one of the project's repositories.</param>
 public sealed record RepoAssigned(string Repo) : TaskEvent;

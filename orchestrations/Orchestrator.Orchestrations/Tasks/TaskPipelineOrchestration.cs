@@ -110,7 +110,10 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         or CommentEnsured or ForgeLabelSet or TaskActivityFailed
 
         // Bookkeeping of the child instance only; neither schedules anything.
-        or RolePipelineStartedForTask or RolePipelineFinished;
+        or RolePipelineStartedForTask or RolePipelineFinished
+
+        // A person's actions apply whatever the tracker says (issue #9).
+        or CancelRequested or NoteAdded;
 
     private Step Apply(Step step, TaskEvent @event, DateTimeOffset now)
     {
@@ -369,6 +372,19 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
             case RetryRequested when s.Status == TaskStatus.FAILED && s.FailedStep is { } failed:
                 return Restart(step, failed, now, $"Retry requested; resuming at {failed}");
 
+            case CancelRequested c when s.Status is not (TaskStatus.DEPLOYED or TaskStatus.CANCELLED):
+            {
+                var why = string.IsNullOrWhiteSpace(c.Reason) ? "" : $" ({c.Reason.Trim()})";
+                Cancel(step, $"cancelled by {c.Actor} in Orchestrator{why}", inTracker: false);
+                return step.Do(TrackerComment(step.State, $"cancelled:{s.Round}",
+                    $"<p>{Html(c.Actor)} cancelled {Html(s.TaskKey ?? "this task")} in Orchestrator{Html(why)}; its {Html(s.Project.ForgeName)} issue is closed as not planned.</p>"));
+            }
+
+            case NoteAdded n:
+                return step
+                    .Do(TrackerComment(s, $"note:{n.NoteId}", $"<p><strong>Note from {Html(n.Actor)}</strong> (via Orchestrator):</p><p>{Html(n.Text).Replace("\n", "<br>", StringComparison.Ordinal)}</p>"))
+                    .Say($"Note by {n.Actor}: {(n.Text.Length <= 200 ? n.Text : n.Text[..200] + "…")}");
+
             case TaskActivityFailed f:
                 return OnActivityFailed(step, f, now);
 
@@ -550,10 +566,15 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
     }
 
     /// <summary>Cancelled or deleted in the tracker: the task ends; an existing forge issue is closed as not planned.</summary>
-    private static Step Cancel(Step step, string how)
+    /// <summary>Cancels the task; the forge issue (if any) is closed as not planned with a comment saying why.</summary>
+    /// <param name="step">The step.</param>
+    /// <param name="how">What happened: <c>cancelled</c>/<c>deleted</c> (in the tracker), or a whole phrase when <paramref name="inTracker"/> is <c>false</c>.</param>
+    /// <param name="inTracker">Whether it happened to the tracker item (the default) rather than in Orchestrator.</param>
+    private static Step Cancel(Step step, string how, bool inTracker = true)
     {
         var s = step.State;
         var tracker = s.Project.TrackerName;
+        var what = inTracker ? $"The work item was {how} in {tracker}" : $"The task was {how}";
         step.State = s with { Status = TaskStatus.CANCELLED, Disabled = false, ReconcileInFlight = false };
         if (s.IssueNumber is { } issue)
         {
@@ -563,10 +584,10 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
                     $"close-issue:{issue}",
                     RetryPolicy.ExternalApi))
                 .Do(ForgeComment(step.State, "cancelled",
-                    $"**Orchestrator:** The work item was {how} in {tracker}; closing this issue as not planned."));
+                    $"**Orchestrator:** {what}; closing this issue as not planned."));
         }
 
-        return step.Say($"Work item {how} in {tracker}; task cancelled");
+        return step.Say(inTracker ? $"Work item {how} in {tracker}; task cancelled" : $"Task {how}");
     }
 
     private static Step Reconcile(Step step)
