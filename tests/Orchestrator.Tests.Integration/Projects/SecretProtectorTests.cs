@@ -59,9 +59,21 @@ public sealed class SecretProtectorTests
     [InlineData("", "••••")]
     [InlineData("short", "••••")]
     [InlineData("12345678901", "••••")]
-    [InlineData("123456789012", "••••9012")]
+    [InlineData("123456789012", "••••")]
+    [InlineData("123456789012345", "••••")]
+    [InlineData("1234567890123456", "••••3456")]
     [InlineData("ghp_abcdefghijklmnopqrstuvwxyz", "••••wxyz")]
     public void Mask(string? secret, string? expected) => Assert.Equal(expected, SecretProtector.Mask(secret));
+
+    [Fact]
+    public void Issue8_9a_the_mask_shows_no_part_of_a_secret_shorter_than_16_characters()
+    {
+        // The review's case: 4 of 12 characters were shown, leaving 8 to guess.
+        Assert.Equal(SecretProtector.MaskPrefix, SecretProtector.Mask("abcdefgh1234"));
+        Assert.Equal(SecretProtector.MaskPrefix, SecretProtector.Mask(new string('s', SecretProtector.MaskRevealMinLength - 1)));
+        Assert.Equal(SecretProtector.MaskPrefix + "wxyz", SecretProtector.Mask("0123456789abwxyz"));
+        Assert.Equal(16, SecretProtector.MaskRevealMinLength);
+    }
 
     [Fact]
     public void Key_file_is_generated_once_with_mode_0600_and_reused()
