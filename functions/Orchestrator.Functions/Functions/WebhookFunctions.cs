@@ -289,7 +289,7 @@ public static class WebhookFunctions
         }
 
         var stored = await inbox.AcceptAsync(source.Name, deliveryId, eventType, body.Memory, projectSlug, context.RequestAborted);
-        log.LogInformation("{Event} delivery {Outcome}", eventType, stored ? "accepted" : "was a duplicate");
+        log.LogInformation("{Event} delivery {Outcome}", LogSanitizer.Sanitize(eventType), stored ? "accepted" : "was a duplicate");
         return TypedResults.Accepted((string?)null, new WebhookAck(stored ? "accepted" : "duplicate", deliveryId, eventType));
     }
 
