@@ -311,6 +311,87 @@ public sealed class WebhookHardeningTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Issue8_9c_a_body_that_trickles_in_is_cut_with_408_and_frees_its_slot()
+    {
+        await using var h = await Harness.StartAsync(s =>
+        {
+            s["WEBHOOK_MAX_CONCURRENT_BODIES"] = "1";
+            s["WEBHOOK_REFUSED_PER_MINUTE"] = "0";
+        });
+        (string, string)[] unsigned = [("X-GitHub-Event", "pull_request"), ("X-Hub-Signature-256", WrongGitHubSignature)];
+        await using var slow = await RawHttp.StartPostAsync(h.HostUrl, "/webhooks/github", 100_000, unsigned, new byte[10]);
+        var seen = new List<HttpStatusCode>();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(4);
+        while (seen.LastOrDefault() != HttpStatusCode.TooManyRequests && DateTimeOffset.UtcNow < deadline)
+        {
+            using var probe = await PostAsync(h, "webhooks/github", PullRequestBody, unsigned);
+            seen.Add(probe.StatusCode);
+        }
+
+        Assert.True(seen[^1] == HttpStatusCode.TooManyRequests, "the slow body holds the only slot; probes saw " + string.Join(", ", seen.Distinct()));
+
+        // Kestrel's minimum request body data rate (240 bytes/s after a 5 s grace period) cuts the holder off.
+        Assert.Equal(408, (await slow.ReadResponseHeadAsync(TimeSpan.FromSeconds(20))).Status);
+        await Harness.EventuallyAsync(async () =>
+        {
+            using var signed = await PostAsync(h, "webhooks/github", PullRequestBody, ("X-GitHub-Event", "pull_request"),
+                ("X-Hub-Signature-256", WebhookSignature.ComputeGitHubHeader(PullRequestBody, Harness.GitHubSecret)));
+            return signed.StatusCode == HttpStatusCode.Accepted;
+        }, "the slot to be free again", seconds: 10);
+    }
+
+    [Fact]
+    public async Task Hostile_webhook_requests_are_refused_without_a_5xx_and_store_nothing()
+    {
+        // Every request must reach the endpoints, not stop at the refused-signature limit.
+        await using var h = await Harness.StartAsync(s => s["WEBHOOK_REFUSED_PER_MINUTE"] = "0");
+        await CreateGiteaProjectAsync(h);
+        await h.App.Services.GetRequiredService<ProjectStore>().CreateAsync(AsanaProject("as"), new Dictionary<string, string?> { [ProjectSecretNames.TrackerToken] = "asana-token-0123456789" });
+
+        var esc = "\u001b[2J\u001b]0;x\u0007";
+        var big = new string('A', 8 * 1024);
+        var paths = new[]
+        {
+            "/webhooks/github", "/webhooks/plane", $"/webhooks/gitea/{GiteaSlug}", "/webhooks/gitea/nope", "/webhooks/github/%1B%5B2J",
+            "/webhooks/asana/as?resource=1200000000001", "/webhooks/asana/%1B?resource=%1B%5B2J", "/webhooks/%E2%80%AE/x",
+        };
+        var headerSets = new (string, string)[][]
+        {
+            [],
+            [("X-GitHub-Event", esc), ("X-GitHub-Delivery", esc + big), ("X-Hub-Signature-256", "sha256=" + esc), ("X-Plane-Event", big), ("X-Plane-Signature", esc),
+             ("X-Gitea-Event", "pull_request"), ("X-Gitea-Event-Type", esc), ("X-Gitea-Signature", esc), (AsanaWebhooks.SignatureHeader, esc)],
+            [("X-GitHub-Event", "pull_request"), ("X-GitHub-Event", "ping"), ("X-Hub-Signature-256", WrongGitHubSignature), ("X-Hub-Signature-256", WrongGitHubSignature),
+             ("X-Plane-Signature", new string('f', 64)), ("X-Gitea-Signature", new string('f', 64)), (AsanaWebhooks.SignatureHeader, new string('f', 64))],
+            [(AsanaWebhooks.HookSecretHeader, esc + big), ("X-Plane-Event", "issue"), ("X-Plane-Signature", new string('0', 64))],
+        };
+        var bodies = new[] { ""u8.ToArray(), "[]"u8.ToArray(), "null"u8.ToArray(), "{"u8.ToArray(), [0xC3, 0x28, 0xFF, 0xFE], Encoding.UTF8.GetBytes(new string('[', 5000)) };
+        var answers = new List<string>();
+        foreach (var path in paths)
+        {
+            foreach (var headers in headerSets)
+            {
+                foreach (var body in bodies)
+                {
+                    await using var raw = await RawHttp.StartPostAsync(h.HostUrl, path, body.Length, headers, body);
+                    answers.Add($"{(await raw.ReadResponseHeadAsync(TimeSpan.FromSeconds(10))).Status} {path}");
+                }
+            }
+        }
+
+        // Signed, but hostile: not an object, not JSON, too deep, not UTF-8.
+        foreach (var body in bodies)
+        {
+            using var signed = await PostAsync(h, "webhooks/github", body, ("X-GitHub-Event", "pull_request"), ("X-Hub-Signature-256", WebhookSignature.ComputeGitHubHeader(body, Harness.GitHubSecret)));
+            answers.Add($"{(int)signed.StatusCode} signed {body.Length} bytes");
+        }
+
+        output.WriteLine(string.Join(", ", answers.GroupBy(a => a.Split(' ')[0]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}×{g.Count()}")));
+        Assert.All(answers, a => Assert.InRange(int.Parse(a.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture), 400, 499));
+        Assert.Equal(0L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM inbox"));
+        Assert.DoesNotContain(h.Logs.Lines, l => l.Contains("AAAAAAAAAAAAAAAA", StringComparison.Ordinal) || (l.Contains('\u001b', StringComparison.Ordinal) && !l.Split(' ', 3)[1].StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Issue8_9c_an_address_with_too_many_refused_signatures_gets_429_before_its_body_is_read()
     {
         await using var h = await Harness.StartAsync(s => s["WEBHOOK_REFUSED_PER_MINUTE"] = "3");
