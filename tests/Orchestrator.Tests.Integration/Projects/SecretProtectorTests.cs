@@ -136,6 +136,37 @@ public sealed class SecretProtectorTests
         }
     }
 
+    [Fact]
+    public void Issue8_9c_webhook_limits_have_per_source_defaults_one_override_and_are_validated()
+    {
+        var defaults = OrchestratorSettings.Load(Config(BaseValues()));
+        Assert.Null(defaults.WebhookMaxBytes);
+        Assert.Equal(25 * 1024 * 1024, defaults.WebhookMaxBytesFor("github"));
+        Assert.Equal(5 * 1024 * 1024, defaults.WebhookMaxBytesFor("plane"));
+        Assert.Equal(5 * 1024 * 1024, defaults.WebhookMaxBytesFor("gitea"));
+        Assert.Equal(1024 * 1024, defaults.WebhookMaxBytesFor("asana"));
+        Assert.Equal(25 * 1024 * 1024, defaults.WebhookMaxBytesLargest);
+        Assert.Equal(16, defaults.WebhookMaxConcurrentBodies);
+        Assert.Equal(30, defaults.WebhookRefusedPerMinute);
+
+        var values = BaseValues();
+        values["WEBHOOK_MAX_BYTES"] = "2048";
+        values["WEBHOOK_MAX_CONCURRENT_BODIES"] = "4";
+        values["WEBHOOK_REFUSED_PER_MINUTE"] = "0";
+        var set = OrchestratorSettings.Load(Config(values));
+        Assert.All(new[] { "github", "plane", "gitea", "asana" }, source => Assert.Equal(2048, set.WebhookMaxBytesFor(source)));
+        Assert.Equal(2048, set.WebhookMaxBytesLargest);
+        Assert.Equal((4, 0), (set.WebhookMaxConcurrentBodies, set.WebhookRefusedPerMinute));
+
+        values["WEBHOOK_MAX_BYTES"] = "100";
+        values["WEBHOOK_MAX_CONCURRENT_BODIES"] = "0";
+        values["WEBHOOK_REFUSED_PER_MINUTE"] = "-1";
+        var ex = Assert.Throws<SettingsException>(() => OrchestratorSettings.Load(Config(values)));
+        Assert.Contains("ORCH_WEBHOOK_MAX_BYTES must be a whole number ≥ 1024", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ORCH_WEBHOOK_MAX_CONCURRENT_BODIES must be a whole number ≥ 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ORCH_WEBHOOK_REFUSED_PER_MINUTE must be a whole number ≥ 0", ex.Message, StringComparison.Ordinal);
+    }
+
     internal static Dictionary<string, string?> BaseValues() => new()
     {
         ["DATABASE_URL"] = "postgres://orch:pw-in-url@127.0.0.1:5432/orch",
