@@ -162,7 +162,9 @@ public static class WebhookFunctions
             return TooLarge(log, max, context.Request.ContentLength);
         }
 
-        var secret = known ? await projects.GetAsanaWebhookSecretAsync(slug, resource, context.RequestAborted) : null;
+        // Looked up for unknown slugs too (no row, null), so they take the same database round trip; only a known project's counts.
+        var storedSecret = resource.Length > 0 ? await projects.GetAsanaWebhookSecretAsync(slug, resource, context.RequestAborted) : null;
+        var secret = known ? storedSecret : null;
         if (secret is null || !AsanaWebhooks.VerifySignature(body.Span, signature, secret))
         {
             return Unauthorized(context, refusals, log,

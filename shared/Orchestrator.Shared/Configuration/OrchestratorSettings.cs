@@ -171,8 +171,8 @@ public sealed partial record OrchestratorSettings
     /// object (work item, comment, cycle, module) plus the changed field's old and new value
     /// (<c>apps/api/plane/bgtasks/webhook_task.py</c> in makeplane/plane); a Gitea delivery is one issue, pull request,
     /// comment or status with its repository, push deliveries carry at most <c>[ui] FEED_MAX_COMMIT_NUM</c> (default 5)
-    /// commits (go-gitea/gitea). The real deliveries in our fixtures are 0.6–13 KB; 5 MiB leaves room for very long
-    /// descriptions and bodies, twice over.
+    /// commits (go-gitea/gitea). The real deliveries in our fixtures are 0.6–13 KB; 5 MiB leaves room for a very long
+    /// description sent as both the old and the new value.
     /// </summary>
     public const long PlaneAndGiteaWebhookMaxBytesDefault = 5 * 1024 * 1024;
 
