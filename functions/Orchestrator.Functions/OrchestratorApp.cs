@@ -45,7 +45,7 @@ public static class OrchestratorApp
 
         var settings = OrchestratorSettings.Load(builder.Configuration);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.WebhookMaxBytes + 1);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.WebhookMaxBytesLargest + 1);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -123,6 +123,7 @@ public static class OrchestratorApp
         });
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
+        services.AddWebhookLimits(settings);
         services.AddSingleton<TaskQueries>();
         services.AddProjects(settings);
 

@@ -21,7 +21,8 @@ internal sealed record BenchOptions
           --inbox-lz4                What-if: after the host migrated, switch inbox.body to lz4 TOAST compression
                                      (a proposed migration; pglz costs ~0.5 ms of PostgreSQL CPU per 23 KB body).
           --trace-sql                Count Npgsql round trips per statement (slower; for the breakdown only).
-          --only webhooks|engine     Run one part only (for investigation; the table then shows that part).
+          --only webhooks|memory|engine
+                                     Run one part only (for investigation; the table then shows that part).
           --help                     This text.
         """;
 
@@ -44,10 +45,12 @@ internal sealed record BenchOptions
 
     public bool InboxLz4 { get; init; }
 
-    /// <summary><c>null</c> for everything, else <c>webhooks</c> or <c>engine</c>.</summary>
+    /// <summary><c>null</c> for everything, else <c>webhooks</c>, <c>memory</c> or <c>engine</c>.</summary>
     public string? Only { get; init; }
 
     public bool RunsWebhooks => Only is null or "webhooks";
+
+    public bool RunsMemory => Only is null or "memory";
 
     public bool RunsEngine => Only is null or "engine";
 
@@ -122,7 +125,7 @@ internal sealed record BenchOptions
                         traceSql = true;
                         break;
                     case "--only":
-                        only = Next() is "webhooks" or "engine" ? args[i] : throw new FormatException($"--only takes webhooks or engine, got '{args[i]}'");
+                        only = Next() is "webhooks" or "memory" or "engine" ? args[i] : throw new FormatException($"--only takes webhooks, memory or engine, got '{args[i]}'");
                         break;
                     case "--help" or "-h":
                         return null;

@@ -8,9 +8,12 @@ internal static class Targets
     public const double LatencyMs = 10;
     public const double AcksPerSecond = 2_000;
     public const double StepsPerSecond = 2_000;
+
+    /// <summary>Issue #8 item 9c: 100 concurrent unsigned 1 MiB bodies grow the host by less than this.</summary>
+    public const double MemoryGrowthMiB = 64;
 }
 
-/// <summary>Runs the three figures in order and prints the machine facts, the table and one line per figure.</summary>
+/// <summary>Runs the four figures in order and prints the machine facts, the table and one line per figure.</summary>
 internal static class BenchmarkRun
 {
     public static async Task<int> RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken)
@@ -20,6 +23,7 @@ internal static class BenchmarkRun
         output.WriteLine(FormattableString.Invariant($"Orchestrator benchmarks ({(options.Quick ? "--quick" : "full")} run), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC"));
         MachineFacts facts;
         WebhookFigures? webhooks = null;
+        MemoryFigures? memory = null;
         EngineFigures? engine = null;
         try
         {
@@ -39,6 +43,11 @@ internal static class BenchmarkRun
                 webhooks = await WebhookBenchmark.RunAsync(options, Progress, cancellationToken);
             }
 
+            if (options.RunsMemory)
+            {
+                memory = await WebhookMemoryBenchmark.RunAsync(options, Progress, cancellationToken);
+            }
+
             if (options.RunsEngine)
             {
                 engine = await EngineBenchmark.RunAsync(options, options.EngineConcurrency, Progress, cancellationToken);
@@ -56,9 +65,9 @@ internal static class BenchmarkRun
         }
 
         output.WriteLine();
-        output.WriteLine(Report.Table(options, webhooks, engine));
+        output.WriteLine(Report.Table(options, webhooks, memory, engine));
         output.WriteLine();
-        foreach (var line in Report.Summary(options, webhooks, engine))
+        foreach (var line in Report.Summary(options, webhooks, memory, engine))
         {
             output.WriteLine(line);
         }
@@ -72,6 +81,7 @@ internal static class BenchmarkRun
 
         // Misses are findings, not failures; losing or refusing a delivery is a failure.
         var broken = webhooks is not null && (webhooks.Loss.Lost > 0 || webhooks.Saturation.Errors > 0 || webhooks.Rates.Any(r => r.Phase.Errors > 0))
+            || memory is not null && !memory.AnswersOk
             || engine is not null && !engine.Finished;
         return broken ? 1 : 0;
     }
@@ -89,7 +99,7 @@ internal static class Report
         Load    : generator and host share this process and these cores; HTTP/1.1 over loopback; host log level Warning
         """);
 
-    public static string Table(BenchOptions options, WebhookFigures? w, EngineFigures? e)
+    public static string Table(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e)
     {
         var rows = new List<(string Figure, string Result, string Target, string Verdict)>
         {
@@ -111,6 +121,13 @@ internal static class Report
                 Verdict(w.Saturation.AcknowledgedPerSecond >= Targets.AcksPerSecond && w.Loss.Lost == 0 && w.Saturation.Errors == 0)));
         }
 
+        if (m is not null)
+        {
+            rows.Add(($"Host RSS growth, {WebhookMemoryBenchmark.Requests} unsigned 1 MiB bodies at once", string.Create(Invariant, $"+{m.GrowthMiB:0.0} MiB ({Answers(m)})"),
+                string.Create(Invariant, $"< {Targets.MemoryGrowthMiB:0} MiB, no 5xx"),
+                Verdict(m.GrowthMiB < Targets.MemoryGrowthMiB && m.AnswersOk)));
+        }
+
         if (e is not null)
         {
             rows.Add(($"Engine steps/s (no-op chain, conc. {e.Concurrency})", string.Create(Invariant, $"{e.StepsPerSecond:N0}/s ({e.Steps:N0} steps)"),
@@ -124,8 +141,15 @@ internal static class Report
         return string.Join(Environment.NewLine, lines);
     }
 
-    public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures? w, EngineFigures? e) =>
-        (w is null ? [] : Webhooks(options, w)).Concat(e is null ? [] : [Engine(e)]);
+    public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e) =>
+        (w is null ? [] : Webhooks(options, w)).Concat(m is null ? [] : [Memory(m)]).Concat(e is null ? [] : [Engine(e)]);
+
+    private static string Memory(MemoryFigures m) => string.Create(Invariant,
+        $"webhook memory: {m.Storm.Describe()}{(m.HostExited ? "; the host process EXITED" : "")} " +
+        $"→ {Verdict(m.GrowthMiB < Targets.MemoryGrowthMiB && m.AnswersOk)} (target growth < {Targets.MemoryGrowthMiB:0} MiB, every answer 401/413/429)");
+
+    private static string Answers(MemoryFigures m) =>
+        string.Join(" ", m.Storm.Answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}×{a.Value}"));
 
     private static IEnumerable<string> Webhooks(BenchOptions options, WebhookFigures w)
     {

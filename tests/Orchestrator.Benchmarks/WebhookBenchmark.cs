@@ -62,6 +62,10 @@ internal static class WebhookBenchmark
             ["RECONCILE_INTERVAL"] = "1h",
             ["WORKER_CONCURRENCY"] = options.HostWorkerConcurrency.ToString(CultureInfo.InvariantCulture),
 
+            // These figures measure throughput, not admission: at the default (16) the closed loop's senders beyond 16
+            // would be answered 429. The admission limits have their own figure (WebhookMemoryBenchmark).
+            ["WEBHOOK_MAX_CONCURRENT_BODIES"] = Math.Max(256, options.Senders * 2).ToString(CultureInfo.InvariantCulture),
+
             // One line per delivery on the console would measure the terminal, not the service.
             ["Logging:LogLevel:Default"] = "Warning",
         };

@@ -1,5 +1,6 @@
 using Orchestrator.Functions.Routing;
 using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.Webhooks;
 
 namespace Orchestrator.Functions.Activities;
 
@@ -18,7 +19,8 @@ public sealed class RouteDeliveryActivity(InboxStore inbox, DeliveryRouter route
     {
         var delivery = await inbox.GetAsync(input.InboxId, cancellationToken)
             ?? throw new PermanentActivityException($"Inbox row {input.InboxId} does not exist.");
-        using var scope = logger.BeginScope("{Source} delivery {DeliveryId}", delivery.Source, delivery.DeliveryId);
+        // Header values (rows stored before issue #8 item 8 may hold anything): sanitized like every logged header value.
+        using var scope = logger.BeginScope("{Source} delivery {DeliveryId}", delivery.Source, LogSanitizer.Sanitize(delivery.DeliveryId));
         string outcome;
         try
         {
@@ -31,7 +33,7 @@ public sealed class RouteDeliveryActivity(InboxStore inbox, DeliveryRouter route
         }
 
         await inbox.MarkProcessedAsync(delivery.Id, outcome, cancellationToken);
-        logger.LogInformation("Routed {Event}: {Outcome}", delivery.EventType, outcome);
+        logger.LogInformation("Routed {Event}: {Outcome}", LogSanitizer.Sanitize(delivery.EventType), outcome);
         return null;
     }
 }

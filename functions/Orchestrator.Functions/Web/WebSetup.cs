@@ -106,6 +106,7 @@ public static class WebSetup
             OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "public, max-age=3600",
         });
         app.UseRouting();
+        app.UseRateLimiter(); // webhook admission (WebhookLimits): after routing, so it sees the endpoint's policy
         app.UseAuthentication();
         app.Use(ValidateApiAntiforgeryAsync);
         app.UseAuthorization();

@@ -181,8 +181,59 @@ public sealed partial record OrchestratorSettings
     /// <summary><c>ORCH_QUEUE_POLL_INTERVAL</c>: polling fallback of idle workers (default 1 s).</summary>
     public TimeSpan QueuePollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary><c>ORCH_WEBHOOK_MAX_BYTES</c>: largest accepted webhook body (default 25 MiB, GitHub's cap).</summary>
-    public long WebhookMaxBytes { get; init; } = 25 * 1024 * 1024;
+    /// <summary>
+    /// <c>ORCH_WEBHOOK_MAX_BYTES</c>: when set, the largest accepted webhook body for every source, in bytes (at least
+    /// 1024), replacing the per-source defaults of <see cref="WebhookMaxBytesFor"/>; larger bodies get 413.
+    /// <c>null</c> (unset) = the per-source defaults.
+    /// </summary>
+    public long? WebhookMaxBytes { get; init; }
+
+    /// <summary>
+    /// <c>ORCH_WEBHOOK_MAX_CONCURRENT_BODIES</c>: webhook requests in progress at once (their bodies are buffered in
+    /// memory until answered), default 16. More are answered 429 with <c>Retry-After</c> before their body is read,
+    /// not queued. Unsigned bodies held at once are bounded by this times <see cref="WebhookMaxBytesFor"/>.
+    /// </summary>
+    public int WebhookMaxConcurrentBodies { get; init; } = 16;
+
+    /// <summary>
+    /// <c>ORCH_WEBHOOK_REFUSED_PER_MINUTE</c>: webhook requests refused for their signature (401, or 403 for a stray
+    /// Asana handshake) one client address may cause per fixed one-minute window, default 30; after that its webhook
+    /// requests get 429 with <c>Retry-After</c>, before their body is read, until the window ends. <c>0</c> = no limit
+    /// (e.g. behind a reverse proxy, where every delivery comes from the proxy's address).
+    /// </summary>
+    public int WebhookRefusedPerMinute { get; init; } = 30;
+
+    /// <summary>Default body cap of GitHub deliveries: GitHub caps payloads at 25 MB and drops larger events (https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap).</summary>
+    public const long GitHubWebhookMaxBytesDefault = 25 * 1024 * 1024;
+
+    /// <summary>
+    /// Default body cap of Plane and Gitea deliveries, 5 MiB. Neither documents a cap. A Plane delivery is one serialised
+    /// object (work item, comment, cycle, module) plus the changed field's old and new value
+    /// (<c>apps/api/plane/bgtasks/webhook_task.py</c> in makeplane/plane); a Gitea delivery is one issue, pull request,
+    /// comment or status with its repository, push deliveries carry at most <c>[ui] FEED_MAX_COMMIT_NUM</c> (default 5)
+    /// commits (go-gitea/gitea). The real deliveries in our fixtures are 0.6–13 KB; 5 MiB leaves room for a very long
+    /// description sent as both the old and the new value.
+    /// </summary>
+    public const long PlaneAndGiteaWebhookMaxBytesDefault = 5 * 1024 * 1024;
+
+    /// <summary>
+    /// Default body cap of Asana deliveries, 1 MiB: Asana's events are compact (gids, types, the changed field's name;
+    /// https://developers.asana.com/docs/webhooks-guide), a few hundred bytes each.
+    /// </summary>
+    public const long AsanaWebhookMaxBytesDefault = 1024 * 1024;
+
+    /// <summary>The largest accepted body of a delivery from <paramref name="source"/>: <see cref="WebhookMaxBytes"/> when set, else the source's default.</summary>
+    /// <param name="source"><c>github</c>, <c>plane</c>, <c>gitea</c> or <c>asana</c> (anything else: the Asana default, the smallest).</param>
+    /// <returns>Bytes.</returns>
+    public long WebhookMaxBytesFor(string source) => WebhookMaxBytes ?? source switch
+    {
+        "github" => GitHubWebhookMaxBytesDefault,
+        "plane" or "gitea" => PlaneAndGiteaWebhookMaxBytesDefault,
+        _ => AsanaWebhookMaxBytesDefault,
+    };
+
+    /// <summary>The largest of the <see cref="WebhookMaxBytesFor"/> caps (the server's request body limit is set just above it).</summary>
+    public long WebhookMaxBytesLargest => WebhookMaxBytes ?? GitHubWebhookMaxBytesDefault;
 
     /// <summary><c>ORCH_AGENTS_JSON</c>: the agents the role pipeline can run.</summary>
     public Orchestrator.Shared.Agents.AgentCatalog Agents { get; init; } = Orchestrator.Shared.Agents.AgentCatalog.Parse(null);
@@ -326,7 +377,9 @@ public sealed partial record OrchestratorSettings
             WorkerConcurrency = (int)Number("WORKER_CONCURRENCY", 8, 1),
             LeaseDuration = Duration("LEASE_DURATION", TimeSpan.FromSeconds(60)),
             QueuePollInterval = Duration("QUEUE_POLL_INTERVAL", TimeSpan.FromSeconds(1)),
-            WebhookMaxBytes = Number("WEBHOOK_MAX_BYTES", 25 * 1024 * 1024, 1024),
+            WebhookMaxBytes = Get("WEBHOOK_MAX_BYTES") is null ? null : Number("WEBHOOK_MAX_BYTES", GitHubWebhookMaxBytesDefault, 1024),
+            WebhookMaxConcurrentBodies = (int)Number("WEBHOOK_MAX_CONCURRENT_BODIES", 16, 1),
+            WebhookRefusedPerMinute = (int)Number("WEBHOOK_REFUSED_PER_MINUTE", 30, 0),
             DataDirectory = Get("DATA_DIR") ?? DefaultDataDirectory(),
             MaxAgentRuns = (int)Number("MAX_AGENT_RUNS", 2, 1),
             MaxAgentRunsPerProject = (int)Number("MAX_AGENT_RUNS_PER_PROJECT", 1, 1),

@@ -25,18 +25,18 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
 
     /// <summary>Stores a verified delivery and queues its routing.</summary>
     /// <returns><c>true</c> when stored; <c>false</c> for a duplicate.</returns>
-    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, byte[] body, CancellationToken cancellationToken) =>
+    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
         await AcceptAsync(source, deliveryId, eventType, body, projectSlug: null, cancellationToken);
 
-    /// <summary>As <see cref="AcceptAsync(string, string, string, byte[], CancellationToken)"/>, for a per-project endpoint.</summary>
+    /// <summary>As <see cref="AcceptAsync(string, string, string, ReadOnlyMemory{byte}, CancellationToken)"/>, for a per-project endpoint.</summary>
     /// <param name="source"><c>plane</c>, <c>github</c>, <c>gitea</c> or <c>asana</c>.</param>
     /// <param name="deliveryId">Platform delivery id, or <c>sha256:&lt;hex&gt;</c> of the body when the platform sends none.</param>
     /// <param name="eventType">Event name.</param>
-    /// <param name="body">Raw verified body.</param>
+    /// <param name="body">Raw verified body (e.g. a pooled buffer: it is only read until this returns).</param>
     /// <param name="projectSlug">Project of the endpoint, or <c>null</c> for the global endpoints.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns><c>true</c> when stored; <c>false</c> for a duplicate.</returns>
-    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, byte[] body, string? projectSlug, CancellationToken cancellationToken)
+    public async Task<bool> AcceptAsync(string source, string deliveryId, string eventType, ReadOnlyMemory<byte> body, string? projectSlug, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var command = dataSource.CreateCommand("""
@@ -57,7 +57,7 @@ public sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider clock, 
         command.Parameters.AddWithValue("source", source);
         command.Parameters.AddWithValue("delivery", deliveryId);
         command.Parameters.AddWithValue("event", eventType);
-        command.Parameters.AddWithValue("sha", SHA256.HashData(body));
+        command.Parameters.AddWithValue("sha", SHA256.HashData(body.Span));
         command.Parameters.AddWithValue("body", body);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("activity", RouteActivity);

@@ -41,6 +41,8 @@ public static class WebhookSignature
     // Secrets are short in practice; longer ones are rented rather than stack-allocated.
     private const int MaxStackKeyBytes = 256;
 
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+
     /// <summary>
     /// Checks GitHub's <c>X-Hub-Signature-256</c> header against the raw body.
     /// </summary>
@@ -79,6 +81,23 @@ public static class WebhookSignature
 
         return VerifyCore(rawBody, signatureHeader.AsSpan(), secret);
     }
+
+    /// <summary>
+    /// Whether a <c>X-Hub-Signature-256</c> value has GitHub's shape (<c>sha256=</c> + 64 hex digits), without
+    /// checking it: a request whose header fails this is refused before its body is read.
+    /// </summary>
+    /// <param name="signatureHeader">The header value, or <see langword="null"/> when absent.</param>
+    /// <returns><see langword="false"/> when <see cref="VerifyGitHub"/> would fail whatever the body.</returns>
+    public static bool IsWellFormedGitHub(string? signatureHeader) =>
+        signatureHeader is not null && signatureHeader.StartsWith(GitHubPrefix, StringComparison.Ordinal)
+        && IsHexDigest(signatureHeader.AsSpan(GitHubPrefix.Length));
+
+    /// <summary>Whether a bare hex signature header (Plane, Gitea, Asana) has the shape of one: 64 hex digits.</summary>
+    /// <param name="signatureHeader">The header value, or <see langword="null"/> when absent.</param>
+    /// <returns><see langword="false"/> when <see cref="VerifyHex"/> would fail whatever the body.</returns>
+    public static bool IsWellFormedHex(string? signatureHeader) => signatureHeader is not null && IsHexDigest(signatureHeader);
+
+    private static bool IsHexDigest(ReadOnlySpan<char> hex) => hex.Length == DigestHexChars && !hex.ContainsAnyExcept(HexDigits);
 
     /// <summary>
     /// Computes the <c>X-Hub-Signature-256</c> value GitHub would send: <c>sha256=</c> + lower-case hex.

@@ -73,7 +73,8 @@ public sealed class AsanaPipelineTests
         // A handshake nobody started (a replay, or someone else's webhook) cannot replace the secret.
         Assert.Equal(HttpStatusCode.Forbidden, await PostAsync([], (AsanaWebhooks.HookSecretHeader, "forged-secret-0123456789")));
         Assert.Equal(handshake.Secret, await w.Store.GetAsanaWebhookSecretAsync(AsanaWorld.Slug, w.ProjectGid));
-        Assert.Equal(HttpStatusCode.NotFound, (await w.H.Api.PostAsync("webhooks/asana/as", new ByteArrayContent(events))).StatusCode);
+        // Without ?resource= (an unknown resource): the same 401 as a bad signature (issue #8 item 9b).
+        Assert.Equal(HttpStatusCode.Unauthorized, (await w.H.Api.PostAsync("webhooks/asana/as", new ByteArrayContent(events))).StatusCode);
 
         var beat = Assert.Single(await w.Asana.SendHeartbeatAsync());
         Assert.Equal(HttpStatusCode.OK, beat.Answer);

@@ -206,10 +206,11 @@ public sealed class GiteaPipelineTests
         Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync($"webhooks/gitea/{GiteaProject.Slug}", WebhookSignature.ComputeGitHubHeader(body, GiteaProject.WebhookSecret), "d3"));
         Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync($"webhooks/gitea/{GiteaProject.Slug}", "", "d4"));
 
-        // A Gitea delivery for a project that does not exist, or to the GitHub endpoint of a Gitea project: 404.
+        // A Gitea delivery for a project that does not exist, or to the GitHub endpoint of a Gitea project: the same 401
+        // as a wrong signature, so outsiders cannot tell which projects exist (issue #8 item 9b).
         var good = WebhookSignature.ComputeHex(body, GiteaProject.WebhookSecret);
-        Assert.Equal(HttpStatusCode.NotFound, await PostAsync("webhooks/gitea/nope", good, "d5"));
-        Assert.Equal(HttpStatusCode.NotFound, await PostAsync($"webhooks/github/{GiteaProject.Slug}", good, "d6"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync("webhooks/gitea/nope", good, "d5"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync($"webhooks/github/{GiteaProject.Slug}", good, "d6"));
         Assert.Equal(0L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM inbox"));
 
         // Correctly signed: accepted; the same X-Gitea-Delivery again is a duplicate.

@@ -39,6 +39,9 @@ public sealed class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The host's process id (for <c>/proc/&lt;pid&gt;/status</c>).</summary>
+    public int ProcessId => _process.Id;
+
     public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
     {
         var port = FreePort();

@@ -48,11 +48,12 @@ public sealed class PerProjectWebhookTests
         Assert.Equal("ops", await h.Db.ScalarAsync<string>("SELECT project_slug FROM inbox WHERE outcome LIKE 'started%'"));
         Assert.Null(await h.GetTaskAsync(TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Plane, refused.Id)));
 
-        // Sides the project does not have, and unknown projects, are 404.
+        // Sides the project does not have, and unknown projects, answer like a bad signature (issue #8 item 9b).
         using var gitea = await h.Api.PostAsync("webhooks/gitea/ops", new StringContent("{}"));
-        Assert.Equal(HttpStatusCode.NotFound, gitea.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, gitea.StatusCode);
         using var unknown = await h.Api.PostAsync("webhooks/plane/nope", new StringContent("{}"));
-        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        Assert.Equal(await gitea.Content.ReadAsStringAsync(), await unknown.Content.ReadAsStringAsync());
         h.AssertNoUnexpectedRequests();
     }
 }

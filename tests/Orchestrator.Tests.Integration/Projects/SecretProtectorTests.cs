@@ -59,9 +59,21 @@ public sealed class SecretProtectorTests
     [InlineData("", "••••")]
     [InlineData("short", "••••")]
     [InlineData("12345678901", "••••")]
-    [InlineData("123456789012", "••••9012")]
+    [InlineData("123456789012", "••••")]
+    [InlineData("123456789012345", "••••")]
+    [InlineData("1234567890123456", "••••3456")]
     [InlineData("ghp_abcdefghijklmnopqrstuvwxyz", "••••wxyz")]
     public void Mask(string? secret, string? expected) => Assert.Equal(expected, SecretProtector.Mask(secret));
+
+    [Fact]
+    public void Issue8_9a_the_mask_shows_no_part_of_a_secret_shorter_than_16_characters()
+    {
+        // The review's case: 4 of 12 characters were shown, leaving 8 to guess.
+        Assert.Equal(SecretProtector.MaskPrefix, SecretProtector.Mask("abcdefgh1234"));
+        Assert.Equal(SecretProtector.MaskPrefix, SecretProtector.Mask(new string('s', SecretProtector.MaskRevealMinLength - 1)));
+        Assert.Equal(SecretProtector.MaskPrefix + "wxyz", SecretProtector.Mask("0123456789abwxyz"));
+        Assert.Equal(16, SecretProtector.MaskRevealMinLength);
+    }
 
     [Fact]
     public void Key_file_is_generated_once_with_mode_0600_and_reused()
@@ -122,6 +134,37 @@ public sealed class SecretProtectorTests
         {
             Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Issue8_9c_webhook_limits_have_per_source_defaults_one_override_and_are_validated()
+    {
+        var defaults = OrchestratorSettings.Load(Config(BaseValues()));
+        Assert.Null(defaults.WebhookMaxBytes);
+        Assert.Equal(25 * 1024 * 1024, defaults.WebhookMaxBytesFor("github"));
+        Assert.Equal(5 * 1024 * 1024, defaults.WebhookMaxBytesFor("plane"));
+        Assert.Equal(5 * 1024 * 1024, defaults.WebhookMaxBytesFor("gitea"));
+        Assert.Equal(1024 * 1024, defaults.WebhookMaxBytesFor("asana"));
+        Assert.Equal(25 * 1024 * 1024, defaults.WebhookMaxBytesLargest);
+        Assert.Equal(16, defaults.WebhookMaxConcurrentBodies);
+        Assert.Equal(30, defaults.WebhookRefusedPerMinute);
+
+        var values = BaseValues();
+        values["WEBHOOK_MAX_BYTES"] = "2048";
+        values["WEBHOOK_MAX_CONCURRENT_BODIES"] = "4";
+        values["WEBHOOK_REFUSED_PER_MINUTE"] = "0";
+        var set = OrchestratorSettings.Load(Config(values));
+        Assert.All(new[] { "github", "plane", "gitea", "asana" }, source => Assert.Equal(2048, set.WebhookMaxBytesFor(source)));
+        Assert.Equal(2048, set.WebhookMaxBytesLargest);
+        Assert.Equal((4, 0), (set.WebhookMaxConcurrentBodies, set.WebhookRefusedPerMinute));
+
+        values["WEBHOOK_MAX_BYTES"] = "100";
+        values["WEBHOOK_MAX_CONCURRENT_BODIES"] = "0";
+        values["WEBHOOK_REFUSED_PER_MINUTE"] = "-1";
+        var ex = Assert.Throws<SettingsException>(() => OrchestratorSettings.Load(Config(values)));
+        Assert.Contains("ORCH_WEBHOOK_MAX_BYTES must be a whole number ≥ 1024", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ORCH_WEBHOOK_MAX_CONCURRENT_BODIES must be a whole number ≥ 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ORCH_WEBHOOK_REFUSED_PER_MINUTE must be a whole number ≥ 0", ex.Message, StringComparison.Ordinal);
     }
 
     internal static Dictionary<string, string?> BaseValues() => new()
