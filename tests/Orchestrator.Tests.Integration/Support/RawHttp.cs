@@ -11,6 +11,8 @@ public sealed class RawHttp : IAsyncDisposable
 {
     private readonly TcpClient _client;
     private readonly NetworkStream _stream;
+    private CancellationTokenSource? _trickle;
+    private Task _trickling = Task.CompletedTask;
 
     private RawHttp(TcpClient client)
     {
@@ -42,6 +44,40 @@ public sealed class RawHttp : IAsyncDisposable
 
         await raw._stream.FlushAsync();
         return raw;
+    }
+
+    /// <summary>
+    /// Keeps the body coming at <paramref name="bytesPerSecond"/> (above Kestrel's minimum of 240 B/s, so the server waits
+    /// instead of cutting the request after its 5 s grace period), in small writes, until <see cref="StopTricklingAsync"/> or dispose.
+    /// A holder that trickles holds its slot however slowly the machine runs the rest of the test.
+    /// </summary>
+    public void Trickle(int bytesPerSecond = 1000)
+    {
+        _trickle = new CancellationTokenSource();
+        var token = _trickle.Token;
+        var chunk = new byte[Math.Max(1, bytesPerSecond / 10)];
+        _trickling = Task.Run(async () =>
+        {
+            try
+            {
+                while (!token.IsCancellationRequested)
+                {
+                    await _stream.WriteAsync(chunk, token);
+                    await Task.Delay(100, token);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                // Stopped, or the server answered and closed.
+            }
+        });
+    }
+
+    /// <summary>Stops <see cref="Trickle"/>: from now on the body stalls.</summary>
+    public async Task StopTricklingAsync()
+    {
+        _trickle?.Cancel();
+        await _trickling;
     }
 
     /// <summary>Reads the status line and headers of the answer (the body is left unread).</summary>
@@ -92,9 +128,11 @@ public sealed class RawHttp : IAsyncDisposable
         return false;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await StopTricklingAsync();
+        _trickle?.Dispose();
+        _trickle = null;
         _client.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
