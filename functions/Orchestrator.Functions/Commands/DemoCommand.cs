@@ -14,6 +14,8 @@ namespace Orchestrator.Functions.Commands;
 /// PostgreSQL when <c>ORCH_DATABASE_URL</c> is unset, the bundled Plane and GitHub simulators on
 /// loopback, and the host; then drives one task with signed, real-shaped webhooks — Plane item
 /// labelled AutoTask → GitHub issue → PR "Fixes #N" → merge → CI success — and prints its timeline.
+/// Then it prints the dashboard's URL and a one-time sign-in link for a demo host admin and keeps serving until
+/// Ctrl-C, so a newcomer can click through the web tool; <c>--exit</c> ends right away (for scripts).
 /// </summary>
 public static class DemoCommand
 {
@@ -25,7 +27,7 @@ public static class DemoCommand
     /// <summary>Runs the demo; returns 0 when the task reached DEPLOYED.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        _ = args;
+        var exitWhenDone = args.Contains("--exit", StringComparer.Ordinal);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var ct = cts.Token;
         LocalPostgres? postgres = null;
@@ -48,6 +50,7 @@ public static class DemoCommand
             var githubSecret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
             var planeSecret = "plane_wh_" + Guid.NewGuid().ToString("N");
             var schema = "demo_" + Guid.NewGuid().ToString("N")[..8];
+            var adminToken = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
             await using var app = OrchestratorApp.Build([], new Dictionary<string, string?>
             {
                 ["DATABASE_URL"] = WithSchema(databaseUrl, schema),
@@ -60,6 +63,7 @@ public static class DemoCommand
                 ["PLANE_WORKSPACE_SLUG"] = Workspace,
                 ["PLANE_WEBHOOK_SECRET"] = planeSecret,
                 ["MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), // a throwaway database needs no lasting key
+                ["ADMIN_TOKEN"] = adminToken, // the demo's own API calls; a person signs in with the link printed at the end
                 ["PROJECTS_JSON"] = JsonSerializer.Serialize(new[]
                 {
                     new { plane_project_id = projectId, repo = Repo, work_item_prefix = "WEB", trigger_label = "AutoTask", agent_command = "/opencode implement", require_ci = true },
@@ -76,6 +80,7 @@ public static class DemoCommand
             github.ConfigureWebhook(new Uri(host, "webhooks/github"), githubSecret);
             plane.ConfigureWebhook(new Uri(host, "webhooks/plane"), planeSecret);
             using var http = new HttpClient { BaseAddress = host };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
 
             var (item, _, status) = await plane.CreateWorkItemAsync(projectId, "Add a health endpoint",
                 "<p>Operators need a liveness probe for the load balancer.</p>" +
@@ -114,8 +119,36 @@ public static class DemoCommand
 
             Console.WriteLine();
             Console.WriteLine($"Final status: {task.Status}");
+            var deployed = task.Status == nameof(TaskStatus.DEPLOYED);
+            if (!exitWhenDone)
+            {
+                // A demo host admin (random password, never printed) and a one-time link that signs the newcomer in.
+                var accounts = app.Services.GetRequiredService<Orchestrator.Shared.Accounts.AccountStore>();
+                var admin = await accounts.CreateFirstAdminAsync("demo", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)), CancellationToken.None)
+                    ?? throw new InvalidOperationException("The demo database already has users.");
+                var link = await accounts.CreateSignInLinkAsync(admin.Id, TimeSpan.FromHours(1), CancellationToken.None);
+                Console.WriteLine();
+                Console.WriteLine($"Dashboard:        {host}p/web");
+                Console.WriteLine($"Sign in (once):   {host}login/link/{link}");
+                Console.WriteLine("The demo keeps serving (simulators included) until you press Ctrl-C. Use `-- demo --exit` to stop right away.");
+                using var stop = new CancellationTokenSource();
+                Console.CancelKeyPress += (_, e) =>
+                {
+                    e.Cancel = true;
+                    stop.Cancel();
+                };
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Say("Stopping.");
+                }
+            }
+
             await app.StopAsync(CancellationToken.None);
-            return task.Status == nameof(TaskStatus.DEPLOYED) ? 0 : 1;
+            return deployed ? 0 : 1;
         }
         finally
         {
