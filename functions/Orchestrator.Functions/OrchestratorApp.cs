@@ -16,6 +16,7 @@ using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
 using Orchestrator.Shared.Plane;
 using Orchestrator.Shared.Projects;
+using Orchestrator.Shared.ReadModel;
 
 namespace Orchestrator.Functions;
 
@@ -183,7 +184,9 @@ public static class OrchestratorApp
             var registry = new OrchestrationRegistry()
                 .Add(new TaskPipelineOrchestration(new TaskPipelineSettings(settings.CiPollInterval, settings.CiTimeout)))
                 .Add(new ReconcilerOrchestration(settings.ReconcileInterval))
-                .Add(new RolePipelineOrchestration());
+                .Add(new RolePipelineOrchestration())
+                .AddProjection(TaskPipelineOrchestration.OrchestrationName, new TaskStepProjection())
+                .AddProjection(RolePipelineOrchestration.OrchestrationName, new RolePipelineStepProjection());
             return registry;
         });
         services.AddSingleton(sp =>
