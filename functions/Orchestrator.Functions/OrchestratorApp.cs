@@ -118,6 +118,7 @@ public static class OrchestratorApp
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
         services.AddSingleton<TaskQueries>();
+        services.AddSingleton<ReadModelQueries>();
         services.AddProjects(settings);
 
         // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
