@@ -41,15 +41,11 @@ public static class RolePipelineProjection
             events.Add(new TaskEventRecord(taskId, null, origin.Source, type, origin.Actor, summary, origin.DeliveryId, now));
         }
 
+        // In the order things happened within the step: a run ended, its stage's gate decided, the next stage started.
         var runsBefore = before?.Runs ?? [];
         for (var i = 0; i < after.Runs.Count; i++)
         {
             var run = after.Runs[i];
-            if (i >= runsBefore.Count)
-            {
-                Add(TaskEventTypes.StageStarted, ("stage", run.Stage), ("agent", run.Agent), ("round", run.Round), ("execution", run.Execution));
-            }
-
             if (run.FinishedAt is not null && (i >= runsBefore.Count || runsBefore[i].FinishedAt is null))
             {
                 Add(TaskEventTypes.AgentRun, ("stage", run.Stage), ("agent", run.Agent), ("round", run.Round), ("succeeded", run.Succeeded),
@@ -63,6 +59,11 @@ public static class RolePipelineProjection
         {
             Add(TaskEventTypes.StageFinished, ("stage", gate.Stage), ("outcome", gate.Outcome.ToString().ToLowerInvariant()),
                 ("verdict", gate.Verdict), ("reason", gate.Reason), ("round", gate.Round));
+        }
+
+        foreach (var run in after.Runs.Skip(runsBefore.Count).Where(r => r.FinishedAt is null))
+        {
+            Add(TaskEventTypes.StageStarted, ("stage", run.Stage), ("agent", run.Agent), ("round", run.Round), ("execution", run.Execution));
         }
 
         if (cause is PipelineActivityFailed f)
