@@ -137,18 +137,22 @@ public sealed class ReadModelQueries(NpgsqlDataSource dataSource)
         counts.Parameters.AddWithValue("project", query.ProjectSlug);
         batch.BatchCommands.Add(counts);
 
-        var page = new NpgsqlBatchCommand($"SELECT {RowColumns} FROM tasks WHERE {where} ORDER BY updated_at DESC, id DESC LIMIT @limit OFFSET @offset");
+        // Without a search the page is the first rows of an index range. A search has to look at every task of the
+        // project (for its total as well as its page): it reads the matches' ids from tasks_project_updated alone
+        // (search and the filter columns are included in it), counts them, and fetches only the page's rows.
+        var page = new NpgsqlBatchCommand(search is null
+            ? $"SELECT NULL::bigint, {RowColumns} FROM tasks WHERE {where} ORDER BY updated_at DESC, id DESC LIMIT @limit OFFSET @offset"
+            : $"""
+                WITH matches AS MATERIALIZED (SELECT id, updated_at FROM tasks WHERE {where}),
+                     page AS (SELECT id, updated_at FROM matches ORDER BY updated_at DESC, id DESC LIMIT @limit OFFSET @offset)
+                SELECT (SELECT count(*) FROM matches), {Prefixed("t.")}
+                FROM (SELECT 1) AS one LEFT JOIN (page JOIN tasks t ON t.id = page.id) ON true
+                ORDER BY page.updated_at DESC, page.id DESC
+                """);
         AddFilter(page.Parameters, query.ProjectSlug, status, search);
         page.Parameters.AddWithValue("limit", query.PageSize);
         page.Parameters.AddWithValue("offset", (long)(query.Page - 1) * query.PageSize);
         batch.BatchCommands.Add(page);
-
-        if (search is not null)
-        {
-            var matches = new NpgsqlBatchCommand($"SELECT count(*) FROM tasks WHERE {where}");
-            AddFilter(matches.Parameters, query.ProjectSlug, status, search);
-            batch.BatchCommands.Add(matches);
-        }
 
         var byStatus = Steps.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
         byStatus[BlockedFilter] = 0;
@@ -170,12 +174,15 @@ public sealed class ReadModelQueries(NpgsqlDataSource dataSource)
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                items.Add(ReadRow(reader));
-            }
+                if (!reader.IsDBNull(0))
+                {
+                    searched = reader.GetInt64(0);
+                }
 
-            if (search is not null && await reader.NextResultAsync(cancellationToken) && await reader.ReadAsync(cancellationToken))
-            {
-                searched = reader.GetInt64(0);
+                if (!reader.IsDBNull(1))
+                {
+                    items.Add(ReadRow(reader, first: 1));
+                }
             }
         }
 
@@ -205,11 +212,16 @@ public sealed class ReadModelQueries(NpgsqlDataSource dataSource)
         AddFind(task.Parameters, idOrKey, projectSlug);
         batch.BatchCommands.Add(task);
 
-        // The same lookup again instead of a second round trip with the id.
+        // The same lookup again instead of a second round trip with the id. The newest ids come from the timeline
+        // index alone (an index-only scan that stops at the limit), then only those rows are read: planned as one
+        // statement the task id is unknown, and PostgreSQL would otherwise read every event of a hot task (a bitmap
+        // scan and a sort: 15 ms instead of 1 ms for 3,000 events in the benchmark).
         var events = new NpgsqlBatchCommand($"""
-            SELECT id, source, event_type, actor, summary::text, delivery_id, created_at FROM task_events
-            WHERE task_id = (SELECT id FROM tasks {find}){(beforeEventId is null ? "" : " AND id < @before")}
-            ORDER BY id DESC LIMIT @limit
+            SELECT e.id, e.source, e.event_type, e.actor, e.summary::text, e.delivery_id, e.created_at
+            FROM (SELECT id FROM task_events WHERE task_id = (SELECT id FROM tasks {find}){(beforeEventId is null ? "" : " AND id < @before")}
+                  ORDER BY id DESC LIMIT @limit) AS newest
+            JOIN task_events e ON e.id = newest.id
+            ORDER BY e.id DESC
             """);
         AddFind(events.Parameters, idOrKey, projectSlug);
         if (beforeEventId is { } before)
@@ -259,19 +271,25 @@ public sealed class ReadModelQueries(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(cancellationToken) ? ReadRow(reader) : null;
     }
 
-    /// <summary>Reads a <see cref="TaskRow"/> from <see cref="RowColumns"/> starting at column 0.</summary>
+    /// <summary>Reads a <see cref="TaskRow"/> from <see cref="RowColumns"/> starting at column <paramref name="first"/>.</summary>
     /// <param name="r">A reader positioned on a row.</param>
+    /// <param name="first">Ordinal of the <c>id</c> column.</param>
     /// <returns>The row.</returns>
-    internal static TaskRow ReadRow(NpgsqlDataReader r)
+    internal static TaskRow ReadRow(NpgsqlDataReader r, int first = 0)
     {
-        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
-        int? Int(int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+        string Req(int i) => r.GetString(first + i);
+        string? Text(int i) => r.IsDBNull(first + i) ? null : r.GetString(first + i);
+        int? Int(int i) => r.IsDBNull(first + i) ? null : r.GetInt32(first + i);
+        DateTimeOffset? Time(int i) => r.IsDBNull(first + i) ? null : r.GetFieldValue<DateTimeOffset>(first + i);
         return new TaskRow(
-            r.GetString(0), Text(1), Text(2), Text(3), r.GetString(4), r.GetString(5), r.GetBoolean(6), r.GetBoolean(7), r.GetString(8),
-            r.GetString(9), r.GetString(10), Text(11), r.GetString(12), Text(13), Int(14), Text(15), Int(16), Text(17), Text(18), Text(19),
-            Text(20), Text(21), Text(22), r.GetFieldValue<DateTimeOffset>(23), r.GetFieldValue<DateTimeOffset>(24),
-            r.IsDBNull(25) ? null : r.GetFieldValue<DateTimeOffset>(25));
+            Req(0), Text(1), Text(2), Text(3), Req(4), Req(5), r.GetBoolean(first + 6), r.GetBoolean(first + 7), Req(8),
+            Req(9), Req(10), Text(11), Req(12), Text(13), Int(14), Text(15), Int(16), Text(17), Text(18), Text(19),
+            Text(20), Text(21), Text(22), Time(23)!.Value, Time(24)!.Value, Time(25));
     }
+
+    /// <summary><see cref="RowColumns"/> qualified with <paramref name="alias"/> (e.g. <c>t.</c>).</summary>
+    private static string Prefixed(string alias) =>
+        string.Join(", ", RowColumns.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(c => alias + c));
 
     /// <summary>The filter name for a status: upper-cased, validated; <c>null</c> or <c>ALL</c> for no filter.</summary>
     private static string? NormaliseStatus(string? status)

@@ -40,9 +40,13 @@ CREATE TABLE tasks (
     search              text GENERATED ALWAYS AS (lower(coalesce(task_key, '') || ' ' || coalesce(title, ''))) STORED
 );
 
--- The dashboard: a project's tasks newest-updated first, by step, and the BLOCKED overlay.
-CREATE INDEX tasks_project_updated ON tasks (project_slug, updated_at DESC, id DESC);
-CREATE INDEX tasks_project_step_updated ON tasks (project_slug, step, updated_at DESC, id DESC);
+-- The dashboard (shared/Orchestrator.Shared/ReadModel/ReadModelQueries.cs; figures: tests/Orchestrator.Benchmarks,
+-- `-- dashboard`). A project's tasks newest-updated first; the included columns let a search (and any filter with it)
+-- run as an index-only scan over the project's entries instead of reading its rows.
+CREATE INDEX tasks_project_updated ON tasks (project_slug, updated_at DESC, id DESC) INCLUDE (step, blocked, auto_disabled, search);
+-- By step; also the counts per step and overlay, as an index-only scan in step order.
+CREATE INDEX tasks_project_step_updated ON tasks (project_slug, step, updated_at DESC, id DESC) INCLUDE (blocked, auto_disabled);
+-- The BLOCKED overlay (a few percent of the tasks).
 CREATE INDEX tasks_project_blocked_updated ON tasks (project_slug, updated_at DESC, id DESC) WHERE blocked;
 -- A task page by key (case-insensitive, WEB-42 = web-42).
 CREATE INDEX tasks_key ON tasks (lower(task_key));
