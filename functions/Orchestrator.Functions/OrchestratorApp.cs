@@ -17,6 +17,7 @@ using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.GitHub;
 using Orchestrator.Shared.Plane;
 using Orchestrator.Shared.Projects;
+using Orchestrator.Shared.ReadModel;
 
 namespace Orchestrator.Functions;
 
@@ -125,6 +126,7 @@ public static class OrchestratorApp
         services.AddSingleton<InboxStore>();
         services.AddWebhookLimits(settings);
         services.AddSingleton<TaskQueries>();
+        services.AddSingleton<ReadModelQueries>();
         services.AddProjects(settings);
 
         // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
@@ -192,7 +194,9 @@ public static class OrchestratorApp
             var registry = new OrchestrationRegistry()
                 .Add(new TaskPipelineOrchestration(new TaskPipelineSettings(settings.CiPollInterval, settings.CiTimeout)))
                 .Add(new ReconcilerOrchestration(settings.ReconcileInterval))
-                .Add(new RolePipelineOrchestration());
+                .Add(new RolePipelineOrchestration())
+                .AddProjection(TaskPipelineOrchestration.OrchestrationName, new TaskStepProjection())
+                .AddProjection(RolePipelineOrchestration.OrchestrationName, new RolePipelineStepProjection());
             return registry;
         });
         services.AddSingleton(sp =>

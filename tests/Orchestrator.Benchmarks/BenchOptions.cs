@@ -8,7 +8,9 @@ internal sealed record BenchOptions
     public const string DefaultDatabaseUrl = "postgres://orch:orch@127.0.0.1:5432/orch_test";
 
     public const string Usage = """
-        Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- [options]
+        Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- [dashboard] [options]
+          dashboard                  Only the read model's dashboard figure (= --only dashboard): seeds 100,000 tasks and
+                                     1,000,000 events, then times the list and task page queries (not part of the default run).
           --database-url URL         PostgreSQL to use (default: $ORCH_TEST_DATABASE_URL, else postgres://orch:orch@127.0.0.1:5432/orch_test).
                                      Each figure runs in a fresh schema that is dropped at the end.
           --quick                    Short phases (3 s instead of 10 s, 500 engine instances instead of 2,000).
@@ -21,8 +23,11 @@ internal sealed record BenchOptions
           --inbox-lz4                What-if: after the host migrated, switch inbox.body to lz4 TOAST compression
                                      (a proposed migration; pglz costs ~0.5 ms of PostgreSQL CPU per 23 KB body).
           --trace-sql                Count Npgsql round trips per statement (slower; for the breakdown only).
-          --only webhooks|memory|engine
-                                     Run one part only (for investigation; the table then shows that part).
+          --dashboard-tasks N        Tasks the dashboard figure seeds (default 100000; --quick 10000).
+          --dashboard-events N       Events the dashboard figure seeds (default 1000000; --quick 100000).
+          --keep-schema              Dashboard: keep the seeded schema (its name is printed) for EXPLAIN; drop it by hand.
+          --only webhooks|memory|engine|dashboard
+                                     Run one part only (the table then shows that part). The default run is webhooks, memory and engine.
           --help                     This text.
         """;
 
@@ -45,7 +50,7 @@ internal sealed record BenchOptions
 
     public bool InboxLz4 { get; init; }
 
-    /// <summary><c>null</c> for everything, else <c>webhooks</c>, <c>memory</c> or <c>engine</c>.</summary>
+    /// <summary><c>null</c> for the default run (webhooks, memory and engine), else <c>webhooks</c>, <c>memory</c>, <c>engine</c> or <c>dashboard</c>.</summary>
     public string? Only { get; init; }
 
     public bool RunsWebhooks => Only is null or "webhooks";
@@ -53,6 +58,22 @@ internal sealed record BenchOptions
     public bool RunsMemory => Only is null or "memory";
 
     public bool RunsEngine => Only is null or "engine";
+
+    /// <summary>Only on request: its seeding takes longer than the other figures together.</summary>
+    public bool RunsDashboard => Only is "dashboard";
+
+    public int DashboardTasks { get; init; } = 100_000;
+
+    /// <summary>Keep the dashboard's seeded schema for investigation.</summary>
+    public bool KeepSchema { get; init; }
+
+    public int DashboardEvents { get; init; } = 1_000_000;
+
+    /// <summary>Measured calls per list query shape.</summary>
+    public int DashboardIterations => Quick ? 50 : 300;
+
+    /// <summary>Task pages opened (the ten hottest tasks among them).</summary>
+    public int DashboardTaskPages => Quick ? 100 : 500;
 
     public IReadOnlyList<int> Rates { get; } = [100, 500];
 
@@ -80,7 +101,9 @@ internal sealed record BenchOptions
         string? npgsql = null;
         var traceSql = false;
         var inboxLz4 = false;
+        var keepSchema = false;
         int senders = 48, hostWorkers = 4, engineWorkers = 8, activities = 4;
+        int? dashboardTasks = null, dashboardEvents = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
@@ -125,7 +148,19 @@ internal sealed record BenchOptions
                         traceSql = true;
                         break;
                     case "--only":
-                        only = Next() is "webhooks" or "memory" or "engine" ? args[i] : throw new FormatException($"--only takes webhooks, memory or engine, got '{args[i]}'");
+                        only = Next() is "webhooks" or "memory" or "engine" or "dashboard" ? args[i] : throw new FormatException($"--only takes webhooks, memory, engine or dashboard, got '{args[i]}'");
+                        break;
+                    case "dashboard":
+                        only = "dashboard";
+                        break;
+                    case "--keep-schema":
+                        keepSchema = true;
+                        break;
+                    case "--dashboard-tasks":
+                        dashboardTasks = Number(1_000, 10_000_000);
+                        break;
+                    case "--dashboard-events":
+                        dashboardEvents = Number(1_000, 100_000_000);
                         break;
                     case "--help" or "-h":
                         return null;
@@ -152,6 +187,9 @@ internal sealed record BenchOptions
             HostWorkerConcurrency = hostWorkers,
             EngineConcurrency = engineWorkers,
             EngineActivities = activities,
+            KeepSchema = keepSchema,
+            DashboardTasks = dashboardTasks ?? (quick ? 10_000 : 100_000),
+            DashboardEvents = dashboardEvents ?? (quick ? 100_000 : 1_000_000),
         };
     }
 }

@@ -11,9 +11,11 @@ internal static class Targets
 
     /// <summary>Issue #8 item 9c: 100 concurrent unsigned 1 MiB bodies grow the host by less than this.</summary>
     public const double MemoryGrowthMiB = 64;
+    public const double ListP95Ms = 100;
+    public const double TaskPageP95Ms = 50;
 }
 
-/// <summary>Runs the four figures in order and prints the machine facts, the table and one line per figure.</summary>
+/// <summary>Runs the figures asked for in order and prints the machine facts, the table and one line per figure.</summary>
 internal static class BenchmarkRun
 {
     public static async Task<int> RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken)
@@ -25,6 +27,7 @@ internal static class BenchmarkRun
         WebhookFigures? webhooks = null;
         MemoryFigures? memory = null;
         EngineFigures? engine = null;
+        DashboardFigures? dashboard = null;
         try
         {
             var quiet = CpuAccount.Start();
@@ -52,6 +55,11 @@ internal static class BenchmarkRun
             {
                 engine = await EngineBenchmark.RunAsync(options, options.EngineConcurrency, Progress, cancellationToken);
             }
+
+            if (options.RunsDashboard)
+            {
+                dashboard = await DashboardBenchmark.RunAsync(options, Progress, cancellationToken);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -65,14 +73,14 @@ internal static class BenchmarkRun
         }
 
         output.WriteLine();
-        output.WriteLine(Report.Table(options, webhooks, memory, engine));
+        output.WriteLine(Report.Table(options, webhooks, memory, engine, dashboard));
         output.WriteLine();
-        foreach (var line in Report.Summary(options, webhooks, memory, engine))
+        foreach (var line in Report.Summary(options, webhooks, memory, engine, dashboard))
         {
             output.WriteLine(line);
         }
 
-        var others = new[] { webhooks?.SaturationCpu, engine?.Cpu }.Concat(webhooks?.Rates.Select(r => r.Cpu) ?? []).Max(c => c?.Other ?? 0);
+        var others = new[] { webhooks?.SaturationCpu, engine?.Cpu, dashboard?.Cpu }.Concat(webhooks?.Rates.Select(r => r.Cpu) ?? []).Max(c => c?.Other ?? 0);
         if (others > 0.05)
         {
             output.WriteLine(FormattableString.Invariant(
@@ -99,7 +107,7 @@ internal static class Report
         Load    : generator and host share this process and these cores; HTTP/1.1 over loopback; host log level Warning
         """);
 
-    public static string Table(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e)
+    public static string Table(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e, DashboardFigures? d = null)
     {
         var rows = new List<(string Figure, string Result, string Target, string Verdict)>
         {
@@ -135,14 +143,20 @@ internal static class Report
                 Verdict(e.StepsPerSecond >= Targets.StepsPerSecond && e.Finished)));
         }
 
+        foreach (var q in d?.Queries ?? [])
+        {
+            rows.Add(($"Dashboard {q.Name} p50/p95/max", string.Create(Invariant, $"{q.Latency.P50:0.00} / {q.Latency.P95:0.00} / {q.Latency.Max:0.00} ms"),
+                string.Create(Invariant, $"p95 < {q.TargetMs:0} ms"), q.Pass ? "PASS" : "FAIL"));
+        }
+
         var widths = new[] { rows.Max(r => r.Figure.Length), rows.Max(r => r.Result.Length), rows.Max(r => r.Target.Length) };
         var lines = rows.Select(r => $"{r.Figure.PadRight(widths[0])}  {r.Result.PadRight(widths[1])}  {r.Target.PadRight(widths[2])}  {r.Verdict}".TrimEnd()).ToList();
         lines.Insert(1, $"{new string('-', widths[0])}  {new string('-', widths[1])}  {new string('-', widths[2])}  ----");
         return string.Join(Environment.NewLine, lines);
     }
 
-    public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e) =>
-        (w is null ? [] : Webhooks(options, w)).Concat(m is null ? [] : [Memory(m)]).Concat(e is null ? [] : [Engine(e)]);
+    public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e, DashboardFigures? d = null) =>
+        (w is null ? [] : Webhooks(options, w)).Concat(m is null ? [] : [Memory(m)]).Concat(e is null ? [] : [Engine(e)]).Concat(d is null ? [] : [Dashboard(d)]);
 
     private static string Memory(MemoryFigures m) => string.Create(Invariant,
         $"webhook memory: {m.Storm.Describe()}{(m.HostExited ? "; the host process EXITED" : "")} " +
@@ -150,6 +164,12 @@ internal static class Report
 
     private static string Answers(MemoryFigures m) =>
         string.Join(" ", m.Storm.Answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}×{a.Value}"));
+
+    private static string Dashboard(DashboardFigures d) => string.Create(Invariant,
+        $"dashboard: {d.Tasks:N0} tasks (largest project {d.LargestProjectTasks:N0}) and {d.Events:N0} events (hottest task {d.HottestTaskEvents:N0}), seeded in {d.SeedSeconds:0.0} s + VACUUM ANALYZE {d.VacuumSeconds:0.0} s; " +
+        $"{d.Queries.Count} query shapes, one client, sequential{Cpu(d.Cpu)} → " +
+        $"lists {(d.Queries.Where(q => !q.IsTaskPage).All(q => q.Pass) ? "PASS" : "FAIL")} (target p95 < {Targets.ListP95Ms:0} ms), " +
+        $"task page {(d.Queries.Where(q => q.IsTaskPage).All(q => q.Pass) ? "PASS" : "FAIL")} (target p95 < {Targets.TaskPageP95Ms:0} ms)");
 
     private static IEnumerable<string> Webhooks(BenchOptions options, WebhookFigures w)
     {

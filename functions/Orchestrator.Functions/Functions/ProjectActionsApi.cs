@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Functions.Platforms;
+using Orchestrator.Orchestrations.Abstractions;
+using Orchestrator.Orchestrations.ReadModel;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Accounts;
 using Orchestrator.Shared.Asana;
@@ -9,6 +11,7 @@ using Orchestrator.Shared.Configuration;
 using Orchestrator.Shared.Engine;
 using Orchestrator.Shared.Platform;
 using Orchestrator.Shared.Projects;
+using Orchestrator.Shared.ReadModel;
 using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
 
 namespace Orchestrator.Functions.Functions;
@@ -156,9 +159,9 @@ public static class ProjectActionsApi
         }
 
         var stored = access.Project!;
-
         var tracker = platforms.For(stored).Tracker;
         var since = clock.GetUtcNow() - SyncWindow;
+        var origin = EventOrigin.FromApi(ApiActor.Of(http));
         int started = 0, updated = 0, skipped = 0, seen = 0;
         var done = new HashSet<string>(StringComparer.Ordinal);
         void Count(Routing.TaskRouting result) => _ = result switch
@@ -175,7 +178,7 @@ public static class ProjectActionsApi
                 foreach (var item in await plane.Client.ListWorkItemsUpdatedSinceAsync(trackerProjectId, since, ct))
                 {
                     seen++;
-                    Count((await router.ApplyPlaneItemAsync(stored, item, $"sync:{item.UpdatedAt?.UtcTicks ?? 0}", "sync", ct)).Result);
+                    Count((await router.ApplyPlaneItemAsync(stored, item, $"sync:{item.UpdatedAt?.UtcTicks ?? 0}", "sync", origin, ct)).Result);
                 }
 
                 continue;
@@ -189,14 +192,15 @@ public static class ProjectActionsApi
                 }
 
                 seen++;
-                Count((await router.ApplyAsanaTaskAsync(stored, task, $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", "sync", ct)).Result);
+                Count((await router.ApplyAsanaTaskAsync(stored, task, $"sync:{task.ModifiedAt?.UtcTicks ?? 0}", "sync", origin, ct)).Result);
             }
         }
 
         return TypedResults.Ok(new SyncResponse(seen, started, updated, skipped, since));
     }
 
-    private static async Task<IResult> SetRepoAsync(string id, HttpRequest request, TaskQueries queries, PlatformRegistry platforms, DurableEngine engine, CancellationToken ct)
+    private static async Task<IResult> SetRepoAsync(
+        string id, HttpRequest request, TaskQueries queries, PlatformRegistry platforms, DurableEngine engine, TimeProvider clock, CancellationToken ct)
     {
         var body = await ReadAsync<SetRepoRequest>(request, ct);
         if (body?.Repo is not { Length: > 0 } repo)
@@ -223,7 +227,10 @@ public static class ProjectActionsApi
             return TypedResults.Problem($"'{repo}' is not one of the project's repos: {string.Join(", ", repos)}.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        await engine.RaiseEventAsync(detail.Id, new RepoAssigned(canonical), $"repo:{task.Round}:{canonical}", ct);
+        // The manual action is recorded with the event it raises, in one transaction.
+        var action = TaskProjection.ManualAction(detail.Id, "set_repo", EventOrigin.FromApi(ApiActor.Of(request.HttpContext)),
+            new Dictionary<string, object> { ["repo"] = canonical }, clock.GetUtcNow());
+        await engine.RaiseEventAsync(detail.Id, new RepoAssigned(canonical), $"repo:{task.Round}:{canonical}", ReadModelWriter.RaisingManualAction(action), ct);
         return TypedResults.Accepted($"/api/tasks/{detail.Id}", new RepoAccepted(detail.Id, canonical));
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.ReadModel;
 
 namespace Orchestrator.Functions.Functions;
 
@@ -114,86 +115,94 @@ public sealed record RolePipelineView(
     IReadOnlyList<JsonElement> Gates,
     string? FailureReason);
 
-/// <summary>Read side of the task API, straight from the engine's tables.</summary>
-public sealed class TaskQueries(NpgsqlDataSource dataSource)
+/// <summary>
+/// Read side of the task API. The list and the lookup by id or key read the read model (<c>tasks</c>, migration 0007),
+/// which is written in the same transaction as every step; the task page adds what only the instance state holds
+/// (TaskSpec, warnings, the project's repositories, the role pipeline) and the timeline lines of <c>history</c>, so
+/// the responses are the ones this API gave before the read model existed.
+/// </summary>
+public sealed class TaskQueries(NpgsqlDataSource dataSource, ReadModelQueries readModel)
 {
-    /// <summary>Tasks, newest first, optionally with one status.</summary>
+    /// <summary>Tasks, newest first, optionally with one status (the status users see, overlays included), optionally only those of <paramref name="projects"/>.</summary>
     public async Task<TaskPage> ListAsync(string? status, int page, int pageSize, CancellationToken cancellationToken, IReadOnlyCollection<string>? projects = null)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, custom_status, state::text, created_at, updated_at, count(*) OVER () AS total
-            FROM instances
-            WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status)
-              AND (@projects::text[] IS NULL OR state -> 'project' ->> 'projectSlug' = ANY (@projects))
-            ORDER BY created_at DESC, id
-            LIMIT @limit OFFSET @offset
-            """);
-        command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
-        command.Parameters.Add(new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("projects", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)projects?.ToArray() ?? DBNull.Value });
-        command.Parameters.AddWithValue("limit", pageSize);
-        command.Parameters.AddWithValue("offset", (page - 1) * pageSize);
-        var items = new List<TaskSummary>();
-        long total = 0;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var conditions = new List<string>();
+        if (status is not null)
         {
-            var state = JsonSerializer.Deserialize<TaskState>(reader.GetString(2), EngineJson.Options)!;
-            total = reader.GetInt64(5);
-            items.Add(new TaskSummary(reader.GetString(0), state.TaskKey, state.Title, reader.GetString(1), state.Project.Repo, state.IssueUrl, state.PrUrl,
-                reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4)));
+            conditions.Add("status = @status");
         }
 
-        if (items.Count == 0 && page > 1)
+        if (projects is not null)
         {
-            await using var count = dataSource.CreateCommand(
-                "SELECT count(*) FROM instances WHERE orchestration = @o AND state IS NOT NULL AND (@status::text IS NULL OR custom_status = @status) AND (@projects::text[] IS NULL OR state -> 'project' ->> 'projectSlug' = ANY (@projects))");
-            count.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
-            count.Parameters.Add(new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
-            count.Parameters.Add(new NpgsqlParameter("projects", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)projects?.ToArray() ?? DBNull.Value });
-            await reader.DisposeAsync();
-            total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+            conditions.Add("project_slug = ANY (@projects)");
+        }
+
+        var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+        await using var batch = dataSource.CreateBatch();
+        var count = new NpgsqlBatchCommand($"SELECT count(*) FROM tasks {where}");
+        var rows = new NpgsqlBatchCommand($"""
+            SELECT id, task_key, title, status, repo, issue_url, pr_url, created_at, updated_at FROM tasks {where}
+            ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset
+            """);
+        if (status is not null)
+        {
+            count.Parameters.AddWithValue("status", status);
+            rows.Parameters.AddWithValue("status", status);
+        }
+
+        if (projects is not null)
+        {
+            count.Parameters.AddWithValue("projects", projects.ToArray());
+            rows.Parameters.AddWithValue("projects", projects.ToArray());
+        }
+
+        rows.Parameters.AddWithValue("limit", pageSize);
+        rows.Parameters.AddWithValue("offset", (long)(page - 1) * pageSize);
+        batch.BatchCommands.Add(count);
+        batch.BatchCommands.Add(rows);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var total = reader.GetInt64(0);
+        await reader.NextResultAsync(cancellationToken);
+        var items = new List<TaskSummary>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            items.Add(new TaskSummary(reader.GetString(0), Text(1), Text(2), reader.GetString(3), Text(4), Text(5), Text(6),
+                reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8)));
         }
 
         return new TaskPage(items, page, pageSize, total);
     }
 
-    /// <summary>A task by instance id or by <c>PREFIX-N</c>; <c>null</c> when unknown.</summary>
+    /// <summary>A task by instance id or by <c>PREFIX-N</c> (case-insensitive); <c>null</c> when unknown.</summary>
     public async Task<TaskDetail?> GetAsync(string idOrKey, CancellationToken cancellationToken)
     {
-        string id;
-        string status;
+        if (await readModel.FindAsync(idOrKey, cancellationToken) is not { } row)
+        {
+            return null;
+        }
+
         string runtime;
         TaskState state;
-        DateTimeOffset created;
-        DateTimeOffset updated;
-        await using (var command = dataSource.CreateCommand("""
-            SELECT id, custom_status, runtime_status, state::text, created_at, updated_at FROM instances
-            WHERE orchestration = @o AND state IS NOT NULL AND (id = @key OR state->>'taskKey' = @key)
-            ORDER BY (id = @key) DESC, created_at DESC LIMIT 1
-            """))
+        await using (var command = dataSource.CreateCommand("SELECT runtime_status, state::text FROM instances WHERE id = @id AND state IS NOT NULL"))
         {
-            command.Parameters.AddWithValue("o", TaskPipelineOrchestration.OrchestrationName);
-            command.Parameters.AddWithValue("key", idOrKey);
+            command.Parameters.AddWithValue("id", row.Id);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
                 return null;
             }
 
-            id = reader.GetString(0);
-            status = reader.GetString(1);
-            runtime = reader.GetString(2);
-            state = JsonSerializer.Deserialize<TaskState>(reader.GetString(3), EngineJson.Options)!;
-            created = reader.GetFieldValue<DateTimeOffset>(4);
-            updated = reader.GetFieldValue<DateTimeOffset>(5);
+            runtime = reader.GetString(0);
+            state = JsonSerializer.Deserialize<TaskState>(reader.GetString(1), EngineJson.Options)!;
         }
 
         var timeline = new List<TimelineEntry>();
         await using (var history = dataSource.CreateCommand(
             "SELECT occurred_at, event_type, custom_status, summary FROM history WHERE instance_id = @id AND summary IS NOT NULL ORDER BY version"))
         {
-            history.Parameters.AddWithValue("id", id);
+            history.Parameters.AddWithValue("id", row.Id);
             await using var reader = await history.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -201,11 +210,11 @@ public sealed class TaskQueries(NpgsqlDataSource dataSource)
             }
         }
 
-        var sync = new TaskSync(state.Project.ProjectSlug, state.Project.Tracker, state.Project.Forge, state.Status.ToString(), state.Disabled, state.Blocked,
-            state.Project.Repos ?? [state.Project.Repo], state.Item.Url, state.CompletedByUs);
-        return new TaskDetail(id, state.TaskKey, state.Title, status, runtime, state.Repo ?? state.Project.Repo, state.WorkItemId, state.TaskSpec, state.TaskSpecVersion,
-            new TaskLinks(state.IssueUrl, state.PrUrl, state.MergeSha, state.CiUrl), state.FailedStep?.ToString(), state.FailureReason, state.Warnings,
-            created, updated, timeline, state.RolePipelineId is { } child ? await RolePipelineAsync(child, cancellationToken) : null, sync);
+        var sync = new TaskSync(row.ProjectSlug ?? state.Project.ProjectSlug, row.TrackerKind, row.ForgeKind, row.Step, row.AutoDisabled, state.Blocked,
+            state.Project.Repos ?? [state.Project.Repo], row.TrackerUrl, state.CompletedByUs);
+        return new TaskDetail(row.Id, row.TaskKey, row.Title, row.Status, runtime, row.Repo ?? state.Project.Repo, row.TrackerItemId, state.TaskSpec, state.TaskSpecVersion,
+            new TaskLinks(row.IssueUrl, row.PrUrl, row.MergeSha, row.CiUrl), state.FailedStep?.ToString(), state.FailureReason, state.Warnings,
+            row.CreatedAt, row.UpdatedAt, timeline, state.RolePipelineId is { } child ? await RolePipelineAsync(child, cancellationToken) : null, sync);
     }
 
     private async Task<RolePipelineView?> RolePipelineAsync(string childId, CancellationToken cancellationToken)

@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Orchestrations.Abstractions;
+using Orchestrator.Orchestrations.ReadModel;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Engine;
+using Orchestrator.Shared.ReadModel;
 using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
 
 namespace Orchestrator.Functions.Functions;
@@ -71,7 +74,7 @@ public static class TasksApi
         return access.Status == StatusCodes.Status404NotFound ? (null, notFound) : (detail, refusal);
     }
 
-    private static async Task<IResult> RetryAsync(HttpContext http, TaskQueries queries, DurableEngine engine, string id, CancellationToken ct)
+    private static async Task<IResult> RetryAsync(HttpContext http, TaskQueries queries, DurableEngine engine, TimeProvider clock, string id, CancellationToken ct)
     {
         var (detail, refusal) = await VisibleTaskAsync(http, queries, id, Shared.Accounts.ProjectRole.Editor);
         if (detail is null || refusal is not null)
@@ -84,7 +87,10 @@ public static class TasksApi
             return TypedResults.Conflict(new ProblemDetailsBody($"Task '{id}' is {detail.Status}; only FAILED tasks can be retried."));
         }
 
-        await engine.RaiseEventAsync(detail.Id, new RetryRequested(), $"retry:{current.Version}", ct);
+        // The manual action is recorded with the event it raises, in one transaction.
+        var action = TaskProjection.ManualAction(detail.Id, "retry", EventOrigin.FromApi(ApiActor.Of(http)),
+            detail.FailedStep is { } step ? new Dictionary<string, object> { ["resumes_at"] = step } : null, clock.GetUtcNow());
+        await engine.RaiseEventAsync(detail.Id, new RetryRequested(), $"retry:{current.Version}", ReadModelWriter.RaisingManualAction(action), ct);
         return TypedResults.Accepted($"/api/tasks/{detail.Id}", new RetryAccepted(detail.Id, detail.FailedStep));
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Security.Cryptography;
 using System.Text;
 using Orchestrator.Functions.Platforms;
+using Orchestrator.Orchestrations.Abstractions;
 using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Asana;
 using Orchestrator.Shared.Engine;
@@ -41,6 +42,18 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
         };
     }
 
+    /// <summary>
+    /// Who raised the events of a delivery, for the read model: the tracker or the forge, with the delivery id the inbox
+    /// stored it under (<c>sha256:…</c> of the body when the platform sends no id).
+    /// </summary>
+    /// <param name="delivery">The delivery.</param>
+    /// <returns>The origin its events carry.</returns>
+    public static EventOrigin OriginOf(InboxDelivery delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        return EventOrigin.FromWebhook(delivery.Source is "plane" or "asana" ? EventSources.Tracker : EventSources.Forge, delivery.DeliveryId);
+    }
+
     private async Task<string> RoutePlaneAsync(InboxDelivery delivery, JsonElement root, CancellationToken ct)
     {
         var eventName = Str(root, "event") ?? delivery.EventType;
@@ -60,7 +73,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
         var eventKey = $"delivery:{delivery.Id}";
         if (action is "deleted" or "delete")
         {
-            return await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, ct)
+            return await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, new RaiseOptions { Origin = OriginOf(delivery) }, ct)
                 ? $"deleted → {instanceId}"
                 : "ignored: deleted item has no task";
         }
@@ -87,19 +100,20 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             snapshot = PlaneTracker.WithFacts(stored.Definition, snapshot, stateName);
         }
 
-        return (await StartOrUpdateAsync(project, projectId, instanceId, snapshot, eventKey, $"delivery {delivery.DeliveryId}", ct)).Outcome;
+        return (await StartOrUpdateAsync(project, projectId, instanceId, snapshot, eventKey, $"delivery {delivery.DeliveryId}", OriginOf(delivery), ct)).Outcome;
     }
 
-    private async Task<(TaskRouting Result, string Outcome)> StartOrUpdateAsync(ProjectPlatforms project, string trackerProjectId, string instanceId, WorkItemSnapshot snapshot, string eventKey, string source, CancellationToken ct)
+    private async Task<(TaskRouting Result, string Outcome)> StartOrUpdateAsync(
+        ProjectPlatforms project, string trackerProjectId, string instanceId, WorkItemSnapshot snapshot, string eventKey, string source, EventOrigin origin, CancellationToken ct)
     {
         if (StartsTask(snapshot)
-            && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", ct))
+            && await engine.StartAsync(TaskPipelineOrchestration.OrchestrationName, instanceId, new TaskReceived(project.TaskProject(trackerProjectId), snapshot), "start", null, origin, ct))
         {
             logger.LogInformation("Started {InstanceId} from {Tracker} {Source}", instanceId, project.Tracker.Kind, source);
             return (TaskRouting.Started, $"started {instanceId}");
         }
 
-        return await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), eventKey, ct)
+        return await engine.RaiseEventAsync(instanceId, new WorkItemUpdated(snapshot), eventKey, new RaiseOptions { Origin = origin }, ct)
             ? (TaskRouting.Updated, $"updated → {instanceId}")
             : (TaskRouting.Ignored, snapshot.Triggered == true ? "ignored: the item is cancelled or completed and there is no task" : "ignored: AutoTask is off and there is no task");
     }
@@ -112,9 +126,10 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
     /// <param name="task">The task as fetched (custom fields, tags, memberships).</param>
     /// <param name="eventKey">Idempotency key of the update event.</param>
     /// <param name="source">What brought it (for the log), e.g. <c>delivery sha256:…</c> or <c>sync</c>.</param>
+    /// <param name="origin">Who raised it, for the read model: the delivery (<see cref="OriginOf"/>), or the API caller of a sync.</param>
     /// <param name="ct">Cancellation.</param>
     /// <returns>What was done, and the outcome line for the inbox.</returns>
-    public async Task<(TaskRouting Result, string Outcome)> ApplyAsanaTaskAsync(StoredProject stored, AsanaTask task, string eventKey, string source, CancellationToken ct)
+    public async Task<(TaskRouting Result, string Outcome)> ApplyAsanaTaskAsync(StoredProject stored, AsanaTask task, string eventKey, string source, EventOrigin origin, CancellationToken ct)
     {
         var trackerProjectId = task.Memberships.Select(m => m.ProjectGid).FirstOrDefault(g => g is not null && stored.Definition.Tracker.ProjectIds.Contains(g))
             ?? stored.Definition.Tracker.ProjectIds[0];
@@ -127,7 +142,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             : snapshot.Triggered == true ? await projects.FindSequenceAsync(stored.Definition.Slug, task.Gid, ct) : null;
         snapshot = snapshot with { SequenceId = sequence };
         var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Asana, task.Gid);
-        return await StartOrUpdateAsync(platforms.For(stored), trackerProjectId, instanceId, snapshot, eventKey, source, ct);
+        return await StartOrUpdateAsync(platforms.For(stored), trackerProjectId, instanceId, snapshot, eventKey, source, origin, ct);
     }
 
     /// <summary>
@@ -138,13 +153,14 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
     /// <param name="item">The work item as listed (labels and state expanded).</param>
     /// <param name="eventKey">Idempotency key of the update event.</param>
     /// <param name="source">What brought it (for the log), e.g. <c>sync</c>.</param>
+    /// <param name="origin">Who raised it, for the read model (the API caller of a sync).</param>
     /// <param name="ct">Cancellation.</param>
     /// <returns>What was done, and the outcome line.</returns>
-    public Task<(TaskRouting Result, string Outcome)> ApplyPlaneItemAsync(StoredProject stored, PlaneWorkItem item, string eventKey, string source, CancellationToken ct)
+    public Task<(TaskRouting Result, string Outcome)> ApplyPlaneItemAsync(StoredProject stored, PlaneWorkItem item, string eventKey, string source, EventOrigin origin, CancellationToken ct)
     {
         var snapshot = PlaneTracker.WithFacts(stored.Definition, PlanePayloads.Snapshot(item), item.State?.Name);
         var instanceId = TaskPipelineOrchestration.InstanceIdFor(TrackerConfig.Plane, item.Id);
-        return StartOrUpdateAsync(platforms.For(stored), item.ProjectId, instanceId, snapshot, eventKey, source, ct);
+        return StartOrUpdateAsync(platforms.For(stored), item.ProjectId, instanceId, snapshot, eventKey, source, origin, ct);
     }
 
     // An item starts a task only with AutoTask on, and never when it is already cancelled or completed.
@@ -171,7 +187,9 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             var eventKey = "asana:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", group.Select(e => e.DedupeKey).Order(StringComparer.Ordinal)))))[..32];
             if (group.Any(e => e.Action == "deleted" && e.Resource.Gid == taskGid))
             {
-                outcomes.Add(await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, ct) ? $"deleted → {instanceId}" : $"ignored: deleted task {taskGid} has no task");
+                outcomes.Add(await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, new RaiseOptions { Origin = OriginOf(delivery) }, ct)
+                    ? $"deleted → {instanceId}"
+                    : $"ignored: deleted task {taskGid} has no task");
                 continue;
             }
 
@@ -182,11 +200,13 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
             }
             catch (PlatformApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
-                outcomes.Add(await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, ct) ? $"deleted → {instanceId}" : $"ignored: task {taskGid} is gone");
+                outcomes.Add(await engine.RaiseEventAsync(instanceId, new WorkItemDeleted(), eventKey, new RaiseOptions { Origin = OriginOf(delivery) }, ct)
+                    ? $"deleted → {instanceId}"
+                    : $"ignored: task {taskGid} is gone");
                 continue;
             }
 
-            outcomes.Add((await ApplyAsanaTaskAsync(stored, task, eventKey, $"delivery {delivery.DeliveryId}", ct)).Outcome);
+            outcomes.Add((await ApplyAsanaTaskAsync(stored, task, eventKey, $"delivery {delivery.DeliveryId}", OriginOf(delivery), ct)).Outcome);
         }
 
         return outcomes.Count == 0 ? "ignored: no task events" : string.Join("; ", outcomes);
@@ -209,16 +229,16 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                     TaskEvent closed = pr.Merged && pr.MergeCommitSha is { } sha
                         ? new PullRequestMerged(pr.RepoFullName, pr.Number, pr.HtmlUrl, sha)
                         : new PullRequestClosed(pr.RepoFullName, pr.Number);
-                    return await RaiseAllAsync(linked.Union(known), closed, eventKey, $"pull_request closed #{pr.Number}", ct);
+                    return await RaiseAllAsync(delivery, linked.Union(known), closed, eventKey, $"pull_request closed #{pr.Number}", ct);
                 }
 
-                return await RaiseAllAsync(linked, pr.State == "open" ? new PullRequestLinked(pr.RepoFullName, pr.Number, pr.HtmlUrl) : null, eventKey, $"pull_request {pr.Action} #{pr.Number}", ct);
+                return await RaiseAllAsync(delivery, linked, pr.State == "open" ? new PullRequestLinked(pr.RepoFullName, pr.Number, pr.HtmlUrl) : null, eventKey, $"pull_request {pr.Action} #{pr.Number}", ct);
             }
 
             case GiteaCommitStatusFact status:
             {
                 var targets = await FindTasksAsync(delivery, ForgeConfig.Gitea, [CorrelationKeys.Commit(status.RepoFullName, status.Sha)], ct);
-                return await RaiseAllAsync(targets, new CiCompleted(status.Sha, status.Conclusion, $"status {status.Context}", status.TargetUrl), eventKey, $"status {status.Context} {status.State}", ct);
+                return await RaiseAllAsync(delivery, targets, new CiCompleted(status.Sha, status.Conclusion, $"status {status.Context}", status.TargetUrl), eventKey, $"status {status.Context} {status.State}", ct);
             }
 
             case null:
@@ -268,7 +288,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                     targets = linked;
                 }
 
-                return await RaiseAllAsync(targets, @event, eventKey, $"pull_request {action} #{number}", ct);
+                return await RaiseAllAsync(delivery, targets, @event, eventKey, $"pull_request {action} #{number}", ct);
             }
 
             case "check_suite" when action == "completed" && root.TryGetProperty("check_suite", out var suite):
@@ -281,7 +301,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                 }
 
                 var targets = await FindTasksAsync(delivery, ForgeConfig.GitHub, [CorrelationKeys.Commit(repo, sha)], ct);
-                return await RaiseAllAsync(targets, new CiCompleted(sha, conclusion, "check_suite", null), eventKey, $"check_suite {conclusion}", ct);
+                return await RaiseAllAsync(delivery, targets, new CiCompleted(sha, conclusion, "check_suite", null), eventKey, $"check_suite {conclusion}", ct);
             }
 
             case "workflow_run" when action == "completed" && root.TryGetProperty("workflow_run", out var run):
@@ -294,7 +314,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
                 }
 
                 var targets = await FindTasksAsync(delivery, ForgeConfig.GitHub, [CorrelationKeys.Commit(repo, sha)], ct);
-                return await RaiseAllAsync(targets, new CiCompleted(sha, conclusion, "workflow_run", Str(run, "html_url")), eventKey, $"workflow_run {conclusion}", ct);
+                return await RaiseAllAsync(delivery, targets, new CiCompleted(sha, conclusion, "workflow_run", Str(run, "html_url")), eventKey, $"workflow_run {conclusion}", ct);
             }
 
             default:
@@ -333,7 +353,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
         return owned;
     }
 
-    private async Task<string> RaiseAllAsync(IEnumerable<string> instanceIds, TaskEvent? @event, string eventKey, string what, CancellationToken ct)
+    private async Task<string> RaiseAllAsync(InboxDelivery delivery, IEnumerable<string> instanceIds, TaskEvent? @event, string eventKey, string what, CancellationToken ct)
     {
         var ids = instanceIds.Distinct().ToArray();
         if (@event is null || ids.Length == 0)
@@ -343,7 +363,7 @@ public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, 
 
         foreach (var id in ids)
         {
-            await engine.RaiseEventAsync(id, @event, eventKey, ct);
+            await engine.RaiseEventAsync(id, @event, eventKey, new RaiseOptions { Origin = OriginOf(delivery) }, ct);
         }
 
         return $"{what} → {string.Join(", ", ids)}";

@@ -1,3 +1,4 @@
+using Npgsql;
 using Orchestrator.Orchestrations.Abstractions;
 
 namespace Orchestrator.Shared.Engine;
@@ -25,6 +26,7 @@ public static class WorkKinds
 /// <param name="Attempt">This attempt's number (1-based): the fencing token.</param>
 /// <param name="Retry">Retry policy declared by the caller.</param>
 /// <param name="Owner">Lease owner.</param>
+/// <param name="Origin">Who raised it (events only; <c>work_items.origin</c>), or <c>null</c> for the orchestrator itself.</param>
 public sealed record ClaimedWork(
     long Id,
     string Kind,
@@ -34,7 +36,25 @@ public sealed record ClaimedWork(
     string Key,
     int Attempt,
     RetryPolicy Retry,
-    string Owner);
+    string Owner,
+    EventOrigin? Origin = null);
+
+/// <summary>How <see cref="DurableEngine.RaiseEventAsync(string, object, string, RaiseOptions, CancellationToken)"/> delivers an event.</summary>
+public sealed record RaiseOptions
+{
+    /// <summary>Who raised it (stored with the queue row, handed to step projections); <c>null</c> = the orchestrator itself.</summary>
+    public EventOrigin? Origin { get; init; }
+
+    /// <summary>When to deliver it; <c>null</c> = now.</summary>
+    public DateTimeOffset? DueAt { get; init; }
+
+    /// <summary>
+    /// Runs in the transaction that queues the event, only when it was queued (not for a duplicate key), before the
+    /// commit: e.g. the <c>manual_action</c> row of an API action, so that the action is recorded exactly when its
+    /// event is. An exception rolls the delivery back and reaches the caller.
+    /// </summary>
+    public Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task>? InSameTransaction { get; init; }
+}
 
 /// <summary>How processing a work item ended.</summary>
 public enum WorkOutcome

@@ -43,7 +43,14 @@ public sealed class DurableEngine(
     /// As <see cref="StartAsync(string, string, object, string, CancellationToken)"/>, for a child instance of
     /// <paramref name="parentId"/>: when the child finishes, the parent gets its child-finished event.
     /// </summary>
-    public async Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, string? parentId, CancellationToken cancellationToken)
+    public Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, string? parentId, CancellationToken cancellationToken) =>
+        StartAsync(orchestration, instanceId, startEvent, eventKey, parentId, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, string, object, string, string?, CancellationToken)"/>, recording who raised the
+    /// start event (<paramref name="origin"/>, handed to the step projection; <c>null</c> = the orchestrator itself).
+    /// </summary>
+    public async Task<bool> StartAsync(string orchestration, string instanceId, object startEvent, string eventKey, string? parentId, EventOrigin? origin, CancellationToken cancellationToken)
     {
         var adapter = registry.Orchestration(orchestration);
         var eventJson = adapter.SerializeEvent(startEvent);
@@ -58,7 +65,7 @@ public sealed class DurableEngine(
         create.Parameters.AddWithValue("o", orchestration);
         create.Parameters.AddWithValue("now", now);
         batch.BatchCommands.Add(create);
-        batch.BatchCommands.Add(EventInsert(instanceId, startEvent.GetType().Name, eventJson, eventKey, now, now));
+        batch.BatchCommands.Add(EventInsert(instanceId, startEvent.GetType().Name, eventJson, eventKey, now, now, origin));
         await batch.ExecuteNonQueryAsync(cancellationToken);
         signal.Notify();
         return create.RecordsAffected == 1;
@@ -73,8 +80,18 @@ public sealed class DurableEngine(
         await RaiseEventAsync(instanceId, @event, eventKey, clock.GetUtcNow(), cancellationToken);
 
     /// <summary>As <see cref="RaiseEventAsync(string, object, string, CancellationToken)"/>, delivered at <paramref name="dueAt"/>.</summary>
-    public async Task<bool> RaiseEventAsync(string instanceId, object @event, string eventKey, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    public Task<bool> RaiseEventAsync(string instanceId, object @event, string eventKey, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
+        RaiseEventAsync(instanceId, @event, eventKey, new RaiseOptions { DueAt = dueAt }, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RaiseEventAsync(string, object, string, CancellationToken)"/>, with who raised it, when to deliver
+    /// it and work to commit with it (<see cref="RaiseOptions"/>). With <see cref="RaiseOptions.InSameTransaction"/> the
+    /// queue row and that work commit in one transaction; without it this is one autocommit statement, as before.
+    /// </summary>
+    /// <returns><c>true</c> when a new delivery was queued (and <see cref="RaiseOptions.InSameTransaction"/> ran).</returns>
+    public async Task<bool> RaiseEventAsync(string instanceId, object @event, string eventKey, RaiseOptions raise, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(raise);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         string? orchestration;
         await using (var find = new NpgsqlCommand("SELECT orchestration FROM instances WHERE id = @id", connection))
@@ -89,18 +106,31 @@ public sealed class DurableEngine(
         }
 
         var eventJson = registry.Orchestration(orchestration).SerializeEvent(@event);
-        var batch = new NpgsqlBatch(connection);
+        var now = clock.GetUtcNow();
+        await using var tx = raise.InSameTransaction is null ? null : await connection.BeginTransactionAsync(cancellationToken);
+        var batch = new NpgsqlBatch(connection, tx);
         await using (batch)
         {
-            var insert = EventInsert(instanceId, @event.GetType().Name, eventJson, eventKey, dueAt, clock.GetUtcNow());
+            var insert = EventInsert(instanceId, @event.GetType().Name, eventJson, eventKey, raise.DueAt ?? now, now, raise.Origin);
             batch.BatchCommands.Add(insert);
             await batch.ExecuteNonQueryAsync(cancellationToken);
-            if (insert.RecordsAffected == 1)
+            var queued = insert.RecordsAffected == 1;
+            if (tx is not null)
+            {
+                if (queued)
+                {
+                    await raise.InSameTransaction!(connection, tx, cancellationToken);
+                }
+
+                await tx.CommitAsync(cancellationToken);
+            }
+
+            if (queued)
             {
                 signal.Notify();
             }
 
-            return insert.RecordsAffected == 1;
+            return queued;
         }
     }
 
@@ -186,7 +216,7 @@ public sealed class DurableEngine(
                 lease_expires_at = @expires, updated_at = @now
             FROM next WHERE w.id = next.id
             RETURNING w.id, w.kind, w.instance_id, w.name, w.payload::text, w.unique_key, w.attempt,
-                      w.max_attempts, w.retry_first_ms, w.retry_coefficient, w.retry_max_ms
+                      w.max_attempts, w.retry_first_ms, w.retry_coefficient, w.retry_max_ms, w.origin::text
             """);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("max", max);
@@ -205,7 +235,8 @@ public sealed class DurableEngine(
                 KeyOf(reader.GetString(5)),
                 reader.GetInt32(6),
                 new RetryPolicy(reader.GetInt32(7), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetDouble(9), TimeSpan.FromMilliseconds(reader.GetInt64(10))),
-                owner));
+                owner,
+                reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<EventOrigin>(reader.GetString(11), EngineJson.Options)));
         }
 
         return claimed;
@@ -410,7 +441,7 @@ public sealed class DurableEngine(
 
             var applied = work.InstanceId is null
                 ? ApplyResult.Applied
-                : await ApplyAsync(connection, tx, work.InstanceId, eventFactory, eventJson, now, cancellationToken);
+                : await ApplyAsync(connection, tx, work.InstanceId, eventFactory, eventJson, OriginOf(work), work.Kind, now, cancellationToken);
             if (applied == ApplyResult.Conflict)
             {
                 await tx.RollbackAsync(cancellationToken);
@@ -488,7 +519,7 @@ public sealed class DurableEngine(
             }
 
             var applied = deliverFailure && work.InstanceId is { } instanceId
-                ? await ApplyAsync(connection, tx, instanceId, a => a.ActivityFailed(work.Name, work.Key, error, work.Attempt), null, now, cancellationToken)
+                ? await ApplyAsync(connection, tx, instanceId, a => a.ActivityFailed(work.Name, work.Key, error, work.Attempt), null, EventOrigin.FromSystem, work.Kind, now, cancellationToken)
                 : ApplyResult.Applied;
             if (applied == ApplyResult.Conflict)
             {
@@ -543,6 +574,8 @@ public sealed class DurableEngine(
         string instanceId,
         Func<IOrchestrationAdapter, object?> eventFactory,
         string? eventJson,
+        EventOrigin origin,
+        string workKind,
         DateTimeOffset now,
         CancellationToken cancellationToken)
     {
@@ -658,6 +691,17 @@ public sealed class DurableEngine(
                 batch.BatchCommands.Add(keyInsert);
             }
 
+            // The read model (if any) rides in the same batch: it commits with this step or not at all.
+            if (registry.Projection(orchestration) is { } projection)
+            {
+                var step = new StepContext(instanceId, orchestration, parentId, decision.StateBefore, decision.StateAfter!, decision.Event!, decision.EventType,
+                    decision.CustomStatus, decision.RuntimeStatus, decision.Summary, origin, workKind, now);
+                foreach (var command in projection.Project(step))
+                {
+                    batch.BatchCommands.Add(command);
+                }
+            }
+
             try
             {
                 await batch.ExecuteNonQueryAsync(cancellationToken);
@@ -683,15 +727,15 @@ public sealed class DurableEngine(
         return await find.ExecuteScalarAsync(cancellationToken) is string name ? registry.Orchestration(name) : null;
     }
 
-    private NpgsqlBatchCommand EventInsert(string instanceId, string eventType, string eventJson, string eventKey, DateTimeOffset dueAt, DateTimeOffset now) =>
-        WorkInsert(WorkKinds.Event, instanceId, eventType, eventJson, eventKey, dueAt, options.EventRetry, now);
+    private NpgsqlBatchCommand EventInsert(string instanceId, string eventType, string eventJson, string eventKey, DateTimeOffset dueAt, DateTimeOffset now, EventOrigin? origin) =>
+        WorkInsert(WorkKinds.Event, instanceId, eventType, eventJson, eventKey, dueAt, options.EventRetry, now, origin);
 
-    private static NpgsqlBatchCommand WorkInsert(string kind, string? instanceId, string name, string payloadJson, string key, DateTimeOffset dueAt, RetryPolicy retry, DateTimeOffset now)
+    private static NpgsqlBatchCommand WorkInsert(string kind, string? instanceId, string name, string payloadJson, string key, DateTimeOffset dueAt, RetryPolicy retry, DateTimeOffset now, EventOrigin? origin = null)
     {
         var insert = new NpgsqlBatchCommand("""
             INSERT INTO work_items (kind, instance_id, name, payload, unique_key, due_at, max_attempts,
-                                    retry_first_ms, retry_coefficient, retry_max_ms, created_at, updated_at)
-            VALUES (@kind, @instance, @name, @payload::jsonb, @key, @due, @max, @first, @coef, @cap, @now, @now)
+                                    retry_first_ms, retry_coefficient, retry_max_ms, created_at, updated_at, origin)
+            VALUES (@kind, @instance, @name, @payload::jsonb, @key, @due, @max, @first, @coef, @cap, @now, @now, @origin::jsonb)
             ON CONFLICT (unique_key) DO NOTHING
             """);
         insert.Parameters.AddWithValue("kind", kind);
@@ -705,8 +749,16 @@ public sealed class DurableEngine(
         insert.Parameters.AddWithValue("coef", retry.BackoffCoefficient);
         insert.Parameters.AddWithValue("cap", (long)retry.MaxRetryInterval.TotalMilliseconds);
         insert.Parameters.AddWithValue("now", now);
+        insert.Parameters.Add(new NpgsqlParameter("origin", NpgsqlDbType.Text)
+        {
+            Value = origin is null ? DBNull.Value : JsonSerializer.Serialize(origin, EngineJson.Options),
+        });
         return insert;
     }
+
+    /// <summary>Who raised the work: a raised event's stored origin; the orchestrator itself for everything else.</summary>
+    private static EventOrigin OriginOf(ClaimedWork work) =>
+        work.Kind == WorkKinds.Event && work.Origin is { } origin ? origin : EventOrigin.FromSystem;
 
     /// <summary>
     /// The queue's unique key: <c>instance|kind|key</c> (<c>sys|kind|key</c> for system work). The kind is

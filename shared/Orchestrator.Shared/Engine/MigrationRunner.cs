@@ -18,7 +18,13 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
 
     /// <summary>Creates the schema if needed and applies every pending migration.</summary>
     /// <returns>The versions applied by this call (empty when up to date).</returns>
-    public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>Applies the pending migrations up to <paramref name="upToVersion"/> only (tests of a migration on data of the schema before it).</summary>
+    /// <param name="upToVersion">The last version to apply.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The versions applied by this call.</returns>
+    internal async Task<IReadOnlyList<int>> MigrateAsync(int upToVersion, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var schema = Database.SchemaOf(connection.ConnectionString);
@@ -51,7 +57,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
             var done = new List<int>();
             foreach (var (version, name, sql) in Migrations)
             {
-                if (applied.Contains(version))
+                if (applied.Contains(version) || version > upToVersion)
                 {
                     continue;
                 }

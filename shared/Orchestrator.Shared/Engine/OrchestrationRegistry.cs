@@ -20,7 +20,17 @@ public sealed record StoredDecision(
     string? Summary,
     IReadOnlyList<string> CorrelationKeys,
     string EventType,
-    string EventJson);
+    string EventJson)
+{
+    /// <summary>The state the decider was given (<c>null</c> for a new instance), as its typed object; for step projections.</summary>
+    public object? StateBefore { get; init; }
+
+    /// <summary>The new state as its typed object; for step projections.</summary>
+    public object? StateAfter { get; init; }
+
+    /// <summary>The applied event as its typed object; for step projections.</summary>
+    public object? Event { get; init; }
+}
 
 /// <summary>Bridges a typed <see cref="IOrchestration{TState, TEvent}"/> to the engine's JSON storage.</summary>
 public interface IOrchestrationAdapter
@@ -85,7 +95,12 @@ public sealed class OrchestrationAdapter<TState, TEvent>(IOrchestration<TState, 
             decision.Summary,
             decision.CorrelationKeys,
             typed.GetType().Name,
-            JsonSerializer.Serialize(typed, EngineJson.Options));
+            JsonSerializer.Serialize(typed, EngineJson.Options))
+        {
+            StateBefore = state,
+            StateAfter = decision.State,
+            Event = typed,
+        };
     }
 
     /// <inheritdoc />
@@ -104,6 +119,7 @@ public sealed class OrchestrationRegistry
 {
     private readonly Dictionary<string, IOrchestrationAdapter> _orchestrations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IActivity> _activities = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IStepProjection> _projections = new(StringComparer.Ordinal);
 
     /// <summary>Registers an orchestration.</summary>
     public OrchestrationRegistry Add<TState, TEvent>(IOrchestration<TState, TEvent> orchestration)
@@ -120,6 +136,27 @@ public sealed class OrchestrationRegistry
         _activities[activity.Name] = activity;
         return this;
     }
+
+    /// <summary>
+    /// Registers the read-model projection of orchestration <paramref name="orchestration"/>: it is called in every
+    /// applied step of its instances and its rows commit (or roll back) with the step. One per orchestration; a second
+    /// registration replaces the first.
+    /// </summary>
+    /// <param name="orchestration">Orchestration name.</param>
+    /// <param name="projection">The projection.</param>
+    /// <returns>This registry.</returns>
+    public OrchestrationRegistry AddProjection(string orchestration, IStepProjection projection)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(orchestration);
+        ArgumentNullException.ThrowIfNull(projection);
+        _projections[orchestration] = projection;
+        return this;
+    }
+
+    /// <summary>The projection registered for <paramref name="orchestration"/>, or <c>null</c>.</summary>
+    /// <param name="orchestration">Orchestration name.</param>
+    /// <returns>The projection.</returns>
+    public IStepProjection? Projection(string orchestration) => _projections.GetValueOrDefault(orchestration);
 
     /// <summary>The orchestration called <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">Not registered.</exception>

@@ -1,4 +1,5 @@
 using Orchestrator.Shared.Engine;
+using Orchestrator.Tests.Integration.ReadModel;
 using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
 
 namespace Orchestrator.Tests.Integration.EndToEnd;
@@ -42,6 +43,13 @@ public sealed class CrashRecoveryTests
         Assert.Contains(task.Timeline, t => t.Summary.Contains("found (created before a restart)", StringComparison.Ordinal));
         Assert.Equal(2, await h.Db.ScalarAsync<int>("SELECT attempt FROM work_items WHERE name = 'EnsureForgeIssue'"));
         Assert.Single(h.Plane.Comments(item.Id));
+
+        // The read model was written by the steps that committed, each once: the killed host's step left nothing.
+        var events = await h.Db.EventsAsync(id);
+        Assert.Equal(["RECEIVED", "TASKSPEC_CREATED", "ISSUE_CREATED"], events.StatusPath());
+        Assert.Equal("false", Assert.Single(events, e => e.Type == "issue_created").Field("created"));
+        Assert.Equal(("ISSUE_CREATED", issue.Number), (await h.Db.ScalarAsync<string>("SELECT status FROM tasks WHERE id = @id", ("id", id)),
+            await h.Db.ScalarAsync<int>("SELECT issue_number FROM tasks WHERE id = @id", ("id", id))));
         h.AssertNoUnexpectedRequests();
     }
 

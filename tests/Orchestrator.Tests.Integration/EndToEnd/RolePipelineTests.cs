@@ -157,6 +157,13 @@ public sealed class RolePipelineTests
         await h.GitHub.CompleteCiAsync(Harness.Repo, sha, "success");
         await h.WaitForStatusAsync(id, TaskStatus.DEPLOYED);
         h.AssertNoUnexpectedRequests();
+
+        // The role pipeline's facts are on the task's timeline (read model): every stage start, run and gate decision.
+        var events = await ReadModel.ReadModelSupport.EventsAsync(h.Db, id);
+        Assert.Equal(8, events.Count(e => e.Type == "stage_started"));
+        Assert.Equal(8, events.Count(e => e.Type == "agent_run" && e.Field("succeeded") == "true"));
+        Assert.Contains(events, e => e.Type == "stage_finished" && e.Field("stage") == "review" && e.Field("outcome") == "rejected");
+        Assert.Equal("deploy", events.Last(e => e.Type == "stage_finished").Field("stage"));
     }
 
     /// <summary>The task branch of the remote (<c>orch/WEB-N-…</c>), or <c>null</c> before the first push.</summary>
