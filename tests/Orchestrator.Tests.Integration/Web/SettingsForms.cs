@@ -39,10 +39,10 @@ internal static class SettingsForms
         return fields;
     }
 
-    /// <summary>The form whose id is <paramref name="idOrAction"/>, or whose action contains it.</summary>
+    /// <summary>The form whose id is <paramref name="idOrAction"/>, or whose action contains each of its <c>&amp;</c>-separated parts (in any order).</summary>
     public static IHtmlFormElement Form(IHtmlDocument page, string idOrAction) =>
         page.Forms.FirstOrDefault(f => f.Id == idOrAction)
-        ?? page.Forms.FirstOrDefault(f => (f.GetAttribute("action") ?? "").Contains(idOrAction, StringComparison.Ordinal))
+        ?? page.Forms.FirstOrDefault(f => idOrAction.Split('&').All(part => (f.GetAttribute("action") ?? "").Split('?', '&').Contains(part, StringComparer.Ordinal)))
         ?? throw new InvalidOperationException($"no form '{idOrAction}' in the page: {string.Join(", ", page.Forms.Select(f => f.Id ?? f.GetAttribute("action")))}");
 
     /// <summary>Posts <paramref name="fields"/> with <paramref name="changes"/> replacing (or adding) values by name.</summary>
