@@ -181,6 +181,15 @@ public sealed class SettingsPageTests
         var stored = (await store.GetAsync("web"))!;
         Assert.Equal("Renamed through the API", stored.Definition.Name);
         Assert.Equal(readVersion + 1, stored.Version);
+
+        // The other conflict, a tracker project that belongs to another project, is reported next to the tracker projects.
+        await CreateShopAsync(h);
+        var shopVersion = (await store.GetAsync("shop"))!.Version;
+        var (taken, takenPage, _) = await SubmitAsync(admin, "/p/shop/settings", "connection", new Dictionary<string, string> { ["Input.TrackerProjectIds"] = h.ProjectId });
+        Assert.Equal(HttpStatusCode.Conflict, taken);
+        Assert.Contains($"{h.ProjectId} already belongs to project 'web'", ErrorNextTo(takenPage, "Input_TrackerProjectIds"));
+        Assert.DoesNotContain("changed meanwhile", takenPage.Body!.TextContent, StringComparison.Ordinal);
+        Assert.Equal(shopVersion, (await store.GetAsync("shop"))!.Version);
     }
 
     [Fact]

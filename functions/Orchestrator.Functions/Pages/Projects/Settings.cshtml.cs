@@ -131,25 +131,27 @@ public sealed class SettingsModel(ProjectStore projects, AccountStore accounts, 
             Errors = ProjectSettingsForm.FieldErrors(ex.Errors);
             return await AgainAsync(StatusCodes.Status422UnprocessableEntity);
         }
-        catch (ProjectConflictException ex) when (ex.Message.Contains("changed since it was read", StringComparison.Ordinal))
+        catch (ProjectConflictException ex)
         {
-            // Someone saved in between: show what is stored now, so the person applies their change to it.
             var now = await projects.GetAsync(current.Slug, HttpContext.RequestAborted);
             if (now is null)
             {
                 return NotFound();
             }
 
+            if (now.Version == Extra.Version)
+            {
+                // Not a stale version: a tracker project of the form belongs to another project.
+                Errors = new Dictionary<string, string>(StringComparer.Ordinal) { [nameof(ProjectForm.TrackerProjectIds)] = ex.Message };
+                return await AgainAsync(StatusCodes.Status409Conflict);
+            }
+
+            // Someone saved in between: show what is stored now, so the person applies their change to it.
             Problem = $"The project changed meanwhile (it is now at version {now.Version}, you edited version {Extra.Version}). Nothing was saved; the form shows the current values — make your change again.";
             ShowStored(now);
             await LoadAccessAsync();
             Response.StatusCode = StatusCodes.Status409Conflict;
             return Page();
-        }
-        catch (ProjectConflictException ex)
-        {
-            Errors = new Dictionary<string, string>(StringComparer.Ordinal) { [nameof(ProjectForm.TrackerProjectIds)] = ex.Message };
-            return await AgainAsync(StatusCodes.Status409Conflict);
         }
     }
 
