@@ -59,6 +59,42 @@ public sealed class SettingsPageTests
     }
 
     [Fact]
+    public async Task The_agent_and_model_overrides_are_checked_against_ORCH_AGENTS_JSON_and_stored()
+    {
+        await using var h = await WebAccessTests.StartAsync(s => s["AGENTS_JSON"] = """
+            [{"name": "claude", "kind": "claude-code", "model": "sonnet"}, {"name": "codex", "kind": "codex"}]
+            """);
+        using var admin = await WebAccessTests.InitAdminAsync(h);
+        var store = h.App.Services.GetRequiredService<ProjectStore>();
+
+        var (_, page, _) = await admin.GetAsync("/p/web/settings");
+        Assert.Equal(["", "claude", "codex"], page.QuerySelectorAll("#Extra_Agent option").Select(o => o.GetAttribute("value")));
+        var fields = FieldsOf(Form(page, "connection"));
+        Assert.Equal(["claude", "codex"], fields.Where(f => f.Key.StartsWith("Extra.AgentNames[", StringComparison.Ordinal)).Select(f => f.Value));
+
+        var (saved, _, _) = await PostAsync(admin, "/p/web/settings", fields, new Dictionary<string, string>
+        {
+            ["Input.Mode"] = "run", ["Extra.Agent"] = "codex", ["Extra.AgentModels[0]"] = "opus",
+        });
+        Assert.Equal(HttpStatusCode.Redirect, saved);
+        var project = (await store.GetAsync("web"))!.Definition;
+        Assert.Equal("codex", project.Agent);
+        Assert.Equal("opus", Assert.Single(project.Agents!).Value.Model);
+        Assert.Equal("claude", project.Agents!.Keys.Single());
+
+        // An agent the host does not define is refused next to the field, in any mode.
+        var (bad, badPage, _) = await SubmitAsync(admin, "/p/web/settings", "connection", new Dictionary<string, string> { ["Input.Mode"] = "dispatch", ["Extra.Agent"] = "gemini" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Contains("'gemini' is not an agent of ORCH_AGENTS_JSON (known: claude, codex)", ErrorNextTo(badPage, "Extra_Agent"));
+
+        // Clearing the model drops the override (nothing else was in it).
+        var (cleared, _, _) = await SubmitAsync(admin, "/p/web/settings", "connection", new Dictionary<string, string> { ["Extra.AgentModels[0]"] = "" });
+        Assert.Equal(HttpStatusCode.Redirect, cleared);
+        Assert.Null((await store.GetAsync("web"))!.Definition.Agents);
+        Assert.Equal("codex", (await store.GetAsync("web"))!.Definition.Agent);
+    }
+
+    [Fact]
     public async Task Invalid_values_are_reported_next_to_their_fields_and_nothing_is_written()
     {
         await using var h = await WebAccessTests.StartAsync();
