@@ -538,7 +538,7 @@ public sealed partial class AccountStore
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            role is { } newRole
+            role is not null
                 ? "UPDATE project_memberships SET role = @role WHERE user_id = @userId AND project_slug = @projectSlug"
                 : "DELETE FROM project_memberships WHERE user_id = @userId AND project_slug = @projectSlug",
             new { userId, projectSlug, role = role?.Name() }, tx, cancellationToken: cancellationToken));

@@ -102,7 +102,6 @@ public sealed class SettingsModel(ProjectStore projects, AccountStore accounts, 
             Errors.TryAdd(field, message);
         }
 
-        Input.StoredSecrets = current.MaskedSecrets;
         if (Errors.Count > 0)
         {
             return await AgainAsync(StatusCodes.Status400BadRequest);
