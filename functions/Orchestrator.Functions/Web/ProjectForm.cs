@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Functions.Web;
@@ -59,6 +60,25 @@ public sealed class ProjectForm
     /// <summary>Forge webhook secret (write-only).</summary>
     public string? ForgeWebhookSecret { get; set; }
 
+    /// <summary>Remove the stored tracker token (the settings screen; ignored when a new token is given).</summary>
+    public bool RemoveTrackerToken { get; set; }
+
+    /// <summary>Remove the stored forge token (ignored when a new token is given).</summary>
+    public bool RemoveForgeToken { get; set; }
+
+    /// <summary>Remove the stored tracker webhook secret (ignored when a new one is given).</summary>
+    public bool RemoveTrackerWebhookSecret { get; set; }
+
+    /// <summary>Remove the stored forge webhook secret (ignored when a new one is given).</summary>
+    public bool RemoveForgeWebhookSecret { get; set; }
+
+    /// <summary>
+    /// The stored secrets masked (<see cref="StoredProject.MaskedSecrets"/>: name → <c>••••</c> + last 4), for display
+    /// next to the write-only fields; never bound from a request and never the plaintext.
+    /// </summary>
+    [BindNever]
+    public IReadOnlyDictionary<string, string>? StoredSecrets { get; set; }
+
     /// <summary>The definition these fields describe, on top of <paramref name="current"/> (whose other fields are kept).</summary>
     /// <param name="current">The stored definition, or <c>null</c> for a new project.</param>
     /// <returns>The definition (not validated).</returns>
@@ -91,23 +111,27 @@ public sealed class ProjectForm
         };
     }
 
-    /// <summary>The secrets the form sets (empty fields are left out: keep the stored value).</summary>
-    /// <returns>Name → value.</returns>
+    /// <summary>The secrets the form sets (empty fields are left out: keep the stored value; a "remove" box without a new value: <c>null</c>).</summary>
+    /// <returns>Name → value, or <c>null</c> to remove.</returns>
     public Dictionary<string, string?> SecretChanges()
     {
         var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
-        void Add(string name, string? value)
+        void Add(string name, string? value, bool remove)
         {
             if (!string.IsNullOrWhiteSpace(value))
             {
                 changes[name] = value.Trim();
             }
+            else if (remove)
+            {
+                changes[name] = null;
+            }
         }
 
-        Add(ProjectSecretNames.TrackerToken, TrackerToken);
-        Add(ProjectSecretNames.ForgeToken, ForgeToken);
-        Add(ProjectSecretNames.TrackerWebhookSecret, TrackerWebhookSecret);
-        Add(ProjectSecretNames.ForgeWebhookSecret, ForgeWebhookSecret);
+        Add(ProjectSecretNames.TrackerToken, TrackerToken, RemoveTrackerToken);
+        Add(ProjectSecretNames.ForgeToken, ForgeToken, RemoveForgeToken);
+        Add(ProjectSecretNames.TrackerWebhookSecret, TrackerWebhookSecret, RemoveTrackerWebhookSecret);
+        Add(ProjectSecretNames.ForgeWebhookSecret, ForgeWebhookSecret, RemoveForgeWebhookSecret);
         return changes;
     }
 

@@ -59,6 +59,19 @@ public sealed record SessionInfo(string Id, long UserId, DateTimeOffset CreatedA
 /// <param name="CreatedAt">Since when.</param>
 public sealed record Membership(long UserId, string Username, string ProjectSlug, ProjectRole Role, DateTimeOffset CreatedAt);
 
+/// <summary>The outcome of <see cref="AccountStore.ChangeMembershipAsync"/>.</summary>
+public enum MembershipChange
+{
+    /// <summary>The role was changed or the membership removed.</summary>
+    Changed,
+
+    /// <summary>The user is not a member of the project; nothing changed.</summary>
+    NotMember,
+
+    /// <summary>Refused: the member is the project's last admin; nothing changed.</summary>
+    LastAdmin,
+}
+
 /// <summary>An invite (table <c>invites</c>), without its token.</summary>
 /// <param name="Id">Id.</param>
 /// <param name="ProjectSlug">Project the invitee joins.</param>

@@ -505,6 +505,57 @@ public sealed partial class AccountStore
             "DELETE FROM project_memberships WHERE user_id = @userId AND project_slug = @projectSlug", new { userId, projectSlug }, cancellationToken: cancellationToken)) == 1;
     }
 
+    /// <summary>
+    /// Changes a member's role or removes them (<paramref name="role"/> <c>null</c>), keeping at least one admin membership:
+    /// demoting or removing the last admin (of users not disabled) is refused unless <paramref name="mayLeaveNoAdmin"/>.
+    /// The project's membership rows are locked for the check and the change, so two admins demoting each other at once
+    /// cannot both succeed.
+    /// </summary>
+    /// <param name="projectSlug">The project.</param>
+    /// <param name="userId">The member.</param>
+    /// <param name="role">The new role, or <c>null</c> to remove the membership.</param>
+    /// <param name="mayLeaveNoAdmin">Allow the project to end without an admin membership (host admins still administer it).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>What happened.</returns>
+    public async Task<MembershipChange> ChangeMembershipAsync(string projectSlug, long userId, ProjectRole? role, bool mayLeaveNoAdmin, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<LockedMemberRow>(new CommandDefinition("""
+            SELECT m.user_id AS UserId, m.role AS Role, u.disabled AS Disabled FROM project_memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.project_slug = @projectSlug ORDER BY m.user_id FOR UPDATE OF m
+            """, new { projectSlug }, tx, cancellationToken: cancellationToken))).ToList();
+        var target = rows.FirstOrDefault(r => r.UserId == userId);
+        if (target is null)
+        {
+            return MembershipChange.NotMember;
+        }
+
+        var losesAdmin = target.Role == ProjectRole.Admin.Name() && role != ProjectRole.Admin;
+        if (losesAdmin && !mayLeaveNoAdmin && !rows.Any(r => r.UserId != userId && r.Role == ProjectRole.Admin.Name() && !r.Disabled))
+        {
+            return MembershipChange.LastAdmin;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            role is not null
+                ? "UPDATE project_memberships SET role = @role WHERE user_id = @userId AND project_slug = @projectSlug"
+                : "DELETE FROM project_memberships WHERE user_id = @userId AND project_slug = @projectSlug",
+            new { userId, projectSlug, role = role?.Name() }, tx, cancellationToken: cancellationToken));
+        await tx.CommitAsync(cancellationToken);
+        _log.LogInformation("Membership of user {UserId} in project {Project}: {Change}", userId, projectSlug, role is null ? "removed" : "role " + role.Value.Name());
+        return MembershipChange.Changed;
+    }
+
+    /// <summary>The host admins (admins of every project), by name.</summary>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The users.</returns>
+    public async Task<IReadOnlyList<UserAccount>> ListHostAdminsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<UserAccount>(new CommandDefinition(UserSelect + " WHERE is_host_admin ORDER BY lower(username)", cancellationToken: cancellationToken))).ToList();
+    }
+
     // ---- invites ----
 
     /// <summary>Creates an invite link for a role in a project (expires after <see cref="AccountOptions.InviteLifetime"/>).</summary>
@@ -752,6 +803,8 @@ public sealed partial class AccountStore
     private sealed record MembershipRow(string Slug, string Role);
 
     private sealed record MemberRow(long UserId, string Username, string Role, DateTimeOffset CreatedAt);
+
+    private sealed record LockedMemberRow(long UserId, string Role, bool Disabled);
 
     private sealed record SessionRow(long UserId, DateTimeOffset CreatedAt, DateTimeOffset LastSeenAt, DateTimeOffset ExpiresAt, string? UserAgent, string? Ip);
 

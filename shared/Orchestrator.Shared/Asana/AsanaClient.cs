@@ -52,6 +52,16 @@ public sealed class AsanaClient : IAsanaClient
     /// <summary>The <c>opt_fields</c> sent for webhooks: what <see cref="AsanaWebhook"/> holds.</summary>
     public const string WebhookOptFields = "resource,target,active";
 
+    /// <summary>
+    /// The <c>opt_fields</c> sent when listing a project's custom field settings: what <see cref="AsanaCustomFieldSetting"/>
+    /// holds (the paths are from the endpoint's <c>opt_fields</c> enum in Asana's OpenAPI description).
+    /// </summary>
+    public const string CustomFieldSettingOptFields =
+        "is_important,custom_field.name,custom_field.resource_subtype,custom_field.enum_options.name,custom_field.enum_options.enabled";
+
+    /// <summary>The <c>opt_fields</c> sent when creating an enum option: what <see cref="AsanaFieldOption"/> holds.</summary>
+    public const string EnumOptionOptFields = "name,enabled";
+
     private const string PlatformName = "Asana";
     private const int MaxErrorBodyChars = 16 * 1024;
     private const int MaxMessageChars = 300;
@@ -319,6 +329,40 @@ public sealed class AsanaClient : IAsanaClient
         var since = modifiedSince.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
         var query = "project=" + Gid(projectGid, nameof(projectGid)) + "&modified_since=" + Uri.EscapeDataString(since) + "&opt_fields=" + TaskOptFields;
         return ListAllAsync("tasks", query, AsanaJson.ParseTask, t => t.Gid, cancellationToken);
+    }
+
+    /// <summary>
+    /// The custom fields of a project:
+    /// <c>GET /projects/{project_gid}/custom_field_settings?limit=N&amp;opt_fields=</c><see cref="CustomFieldSettingOptFields"/>
+    /// (https://developers.asana.com/reference/getcustomfieldsettingsforproject; scope <c>projects:read</c>), all pages, in
+    /// Asana's order.
+    /// </summary>
+    /// <param name="projectGid">Project gid.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The settings, each with its field and (for enum fields) the field's options.</returns>
+    /// <exception cref="PlatformApiException">Any page fails (404 unknown project, 403 no access).</exception>
+    public Task<IReadOnlyList<AsanaCustomFieldSetting>> ListProjectCustomFieldSettingsAsync(string projectGid, CancellationToken cancellationToken) =>
+        ListAllAsync($"projects/{Gid(projectGid, nameof(projectGid))}/custom_field_settings", "opt_fields=" + CustomFieldSettingOptFields,
+            AsanaJson.ParseCustomFieldSetting, s => s.Gid, cancellationToken);
+
+    /// <summary>
+    /// Adds an option at the end of an enum custom field:
+    /// <c>POST /custom_fields/{custom_field_gid}/enum_options?opt_fields=</c><see cref="EnumOptionOptFields"/> with
+    /// <c>{"data":{"name": …}}</c> (https://developers.asana.com/reference/createenumoptionforcustomfield; scope
+    /// <c>custom_fields:write</c>); Asana answers 201 with the option, created enabled. Not idempotent: Asana documents
+    /// no refusal of a second option with the same name, so callers check the field's options first.
+    /// </summary>
+    /// <param name="customFieldGid">The enum field's gid.</param>
+    /// <param name="name">Option name.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The new option.</returns>
+    /// <exception cref="PlatformApiException">Non-2xx (400 at the 500-option limit, 403 for a field locked by someone else, 404 unknown field) or network failure.</exception>
+    public async Task<AsanaFieldOption> CreateEnumOptionAsync(string customFieldGid, string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var path = $"custom_fields/{Gid(customFieldGid, nameof(customFieldGid))}/enum_options";
+        using var response = await SendAsync(HttpMethod.Post, path, "opt_fields=" + EnumOptionOptFields, new JsonObject { ["name"] = name }, cancellationToken);
+        return Parse(response, AsanaJson.ParseFieldOption);
     }
 
     private async Task SetCompletedAsync(string taskGid, bool completed, CancellationToken cancellationToken)

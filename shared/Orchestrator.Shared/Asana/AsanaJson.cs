@@ -5,7 +5,7 @@ namespace Orchestrator.Shared.Asana;
 
 /// <summary>
 /// Parses the <c>data</c> objects of Asana answers (schemas <c>TaskResponse</c>, <c>StoryResponse</c>,
-/// <c>WebhookResponse</c> of https://developers.asana.com/reference/rest-api-reference). Only <c>gid</c> is required;
+/// <c>WebhookResponse</c>, <c>CustomFieldSettingResponse</c>, <c>EnumOption</c> of https://developers.asana.com/reference/rest-api-reference). Only <c>gid</c> is required;
 /// fields missing because of <c>opt_fields</c> get empty defaults. Throws <see cref="FormatException"/> for a body
 /// that is not the documented shape.
 /// </summary>
@@ -43,6 +43,23 @@ internal static class AsanaJson
         Object(webhook, "resource") is { } r ? RequiredString(r, "gid") : throw new FormatException("webhook.resource is missing."),
         String(webhook, "target") ?? "",
         Bool(webhook, "active"));
+
+    public static AsanaCustomFieldSetting ParseCustomFieldSetting(JsonElement setting) => new(
+        RequiredString(setting, "gid"),
+        Bool(setting, "is_important"),
+        Object(setting, "custom_field") is { } field
+            ? new AsanaCustomFieldDefinition(
+                RequiredString(field, "gid"),
+                String(field, "name") ?? "",
+                String(field, "resource_subtype"),
+                Array(field, "enum_options", ParseFieldOption))
+            : throw new FormatException("custom_field is missing."));
+
+    // "enabled" is absent only when opt_fields did not ask for it; Asana creates options enabled.
+    public static AsanaFieldOption ParseFieldOption(JsonElement option) => new(
+        RequiredString(option, "gid"),
+        String(option, "name") ?? "",
+        !option.TryGetProperty("enabled", out _) || Bool(option, "enabled"));
 
     internal static string? String(JsonElement element, string name)
     {

@@ -126,3 +126,31 @@ public sealed record AsanaWebhook(string Gid, string ResourceGid, string Target,
 /// <c>null</c> when absent. The receiver must already have stored it during the handshake.
 /// </param>
 public sealed record AsanaCreatedWebhook(AsanaWebhook Webhook, string? HookSecret);
+
+/// <summary>
+/// An option of an enum custom field as listed with the field
+/// (<c>EnumOption</c> of https://developers.asana.com/reference/enum-options).
+/// </summary>
+/// <param name="Gid">Enum option gid.</param>
+/// <param name="Name">Display name, e.g. <c>acme/webshop</c>.</param>
+/// <param name="Enabled">
+/// <c>false</c> for an option "trashed" in Asana's "Edit fields" dialog: no longer selectable, but kept by tasks that had it
+/// (options cannot be deleted, only disabled). Asana creates options enabled.
+/// </param>
+public sealed record AsanaFieldOption(string Gid, string Name, bool Enabled);
+
+/// <summary>A custom field's definition (<c>CustomFieldResponse</c> of https://developers.asana.com/reference/custom-fields), cut to what the settings screen uses.</summary>
+/// <param name="Gid">Custom field gid.</param>
+/// <param name="Name">Field name, e.g. <c>Repo</c>.</param>
+/// <param name="ResourceSubtype"><c>text</c>, <c>enum</c>, <c>multi_enum</c>, <c>number</c>, <c>date</c>, <c>people</c>, …; <c>null</c> when the server did not say.</param>
+/// <param name="EnumOptions">Its options in Asana's order (empty for fields that are not enums).</param>
+public sealed record AsanaCustomFieldDefinition(string Gid, string Name, string? ResourceSubtype, IReadOnlyList<AsanaFieldOption> EnumOptions);
+
+/// <summary>
+/// A custom field attached to a project (<c>CustomFieldSettingResponse</c> of
+/// https://developers.asana.com/reference/custom-field-settings: the many-to-many join of field and project).
+/// </summary>
+/// <param name="Gid">The setting's gid (not the field's).</param>
+/// <param name="IsImportant">Whether the web app shows the field in the project's list view.</param>
+/// <param name="CustomField">The field.</param>
+public sealed record AsanaCustomFieldSetting(string Gid, bool IsImportant, AsanaCustomFieldDefinition CustomField);

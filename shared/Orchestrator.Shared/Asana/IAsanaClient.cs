@@ -37,6 +37,12 @@ public interface IAsanaClient
     /// <summary><c>DELETE /webhooks/{webhook_gid}</c>.</summary>
     Task DeleteWebhookAsync(string webhookGid, CancellationToken cancellationToken);
 
+    /// <summary>The custom fields attached to a project (<c>GET /projects/{project_gid}/custom_field_settings</c>, every page).</summary>
+    Task<IReadOnlyList<AsanaCustomFieldSetting>> ListProjectCustomFieldSettingsAsync(string projectGid, CancellationToken cancellationToken);
+
+    /// <summary><c>POST /custom_fields/{custom_field_gid}/enum_options</c> with <c>{"data":{"name": …}}</c>: adds an option at the end of an enum field.</summary>
+    Task<AsanaFieldOption> CreateEnumOptionAsync(string customFieldGid, string name, CancellationToken cancellationToken);
+
     /// <summary>Tasks of a project modified since a time (<c>GET /tasks?project=…&amp;modified_since=…</c>, every page).</summary>
     Task<IReadOnlyList<AsanaTask>> ListProjectTasksModifiedSinceAsync(string projectGid, DateTimeOffset modifiedSince, CancellationToken cancellationToken);
 }

@@ -22,7 +22,8 @@ namespace Orchestrator.Simulators.Asana;
 /// <c>example</c> values (<c>Payloads/asana/*.from-oas-field-examples.json</c>) with our values put in, then cut to
 /// <c>gid</c> plus the requested <c>opt_fields</c> paths. Routes (under <c>/api/1.0</c>):
 /// <c>GET|PUT /tasks/{gid}</c>, <c>GET /tasks?project=…&amp;modified_since=…</c>, <c>GET|POST /tasks/{gid}/stories</c>,
-/// <c>GET|POST /webhooks</c>, <c>DELETE /webhooks/{gid}</c>. Lists page with <c>limit</c> and an opaque <c>offset</c>
+/// <c>GET|POST /webhooks</c>, <c>DELETE /webhooks/{gid}</c>, <c>GET /projects/{gid}/custom_field_settings</c> and
+/// <c>POST /custom_fields/{gid}/enum_options</c>. Lists page with <c>limit</c> and an opaque <c>offset</c>
 /// and answer <c>next_page</c> only when <c>limit</c> was given (as the <c>NextPage</c> schema says).
 /// </para>
 /// <para>
@@ -56,6 +57,7 @@ public sealed class AsanaSimulator : IAsyncDisposable
     private readonly Dictionary<string, string> _projects = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Gid, string Name)> _sections = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimAsanaEnumField> _fields = new(StringComparer.Ordinal);
+    private readonly List<SimAsanaFieldSetting> _fieldSettings = [];
     private readonly Dictionary<string, string> _tags = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskData> _tasks = new(StringComparer.Ordinal);
     private readonly List<SimAsanaStory> _stories = [];
@@ -152,6 +154,51 @@ public sealed class AsanaSimulator : IAsyncDisposable
             var field = new SimAsanaEnumField(NewGid(), name, [.. options.Select(o => new SimAsanaEnumOption(NewGid(), o))]);
             _fields[field.Gid] = field;
             return field;
+        }
+    }
+
+    /// <summary>Attaches a custom field to a project (what "Add field" in a project does), so the project lists it.</summary>
+    /// <param name="projectGid">Project gid.</param>
+    /// <param name="field">The field.</param>
+    /// <param name="isImportant">Shown in the project's list view.</param>
+    /// <returns>The setting.</returns>
+    public SimAsanaFieldSetting AddCustomFieldSetting(string projectGid, SimAsanaEnumField field, bool isImportant = true)
+    {
+        lock (_gate)
+        {
+            if (!_projects.ContainsKey(projectGid))
+            {
+                throw new KeyNotFoundException($"No project {projectGid}.");
+            }
+
+            var setting = new SimAsanaFieldSetting(NewGid(), projectGid, field.Gid, isImportant);
+            _fieldSettings.Add(setting);
+            return setting;
+        }
+    }
+
+    /// <summary>The field as it is now (options added through the API included).</summary>
+    /// <param name="fieldGid">Field gid.</param>
+    /// <returns>A snapshot.</returns>
+    public SimAsanaEnumField Field(string fieldGid)
+    {
+        lock (_gate)
+        {
+            return _fields.GetValueOrDefault(fieldGid) ?? throw new KeyNotFoundException($"No field {fieldGid}.");
+        }
+    }
+
+    /// <summary>A person trashes (disables) an option in the web app's "Edit fields" dialog, or restores it.</summary>
+    /// <param name="fieldGid">Field gid.</param>
+    /// <param name="optionName">Option name.</param>
+    /// <param name="enabled">Whether it is selectable.</param>
+    public void SetEnumOptionEnabled(string fieldGid, string optionName, bool enabled)
+    {
+        lock (_gate)
+        {
+            var field = _fields.GetValueOrDefault(fieldGid) ?? throw new KeyNotFoundException($"No field {fieldGid}.");
+            var option = field.Option(optionName);
+            _fields[fieldGid] = field with { Options = [.. field.Options.Select(o => o.Gid == option.Gid ? o with { Enabled = enabled } : o)] };
         }
     }
 
@@ -539,6 +586,8 @@ public sealed class AsanaSimulator : IAsyncDisposable
         endpoints.MapPost(ApiPrefix + "/webhooks", Handle(["opt_fields", "opt_pretty"], CreateWebhookAsync));
         endpoints.MapGet(ApiPrefix + "/webhooks", Handle(["opt_fields", "opt_pretty", "limit", "offset", "workspace", "resource"], ListWebhooks));
         endpoints.MapDelete(ApiPrefix + "/webhooks/{gid}", Handle(["opt_pretty"], DeleteWebhook));
+        endpoints.MapGet(ApiPrefix + "/projects/{gid}/custom_field_settings", Handle(["opt_fields", "opt_pretty", "limit", "offset"], ListCustomFieldSettings));
+        endpoints.MapPost(ApiPrefix + "/custom_fields/{gid}/enum_options", Handle(["opt_fields", "opt_pretty"], CreateEnumOption));
     }
 
     private sealed record Answer(int Status, JsonNode? Body, string? RetryAfter = null);
@@ -816,12 +865,122 @@ public sealed class AsanaSimulator : IAsyncDisposable
         return new Answer(200, new JsonObject { ["data"] = new JsonObject() });
     }
 
+    private Answer ListCustomFieldSettings(HttpContext context)
+    {
+        var gid = (string)context.Request.RouteValues["gid"]!;
+        lock (_gate)
+        {
+            if (!_projects.ContainsKey(gid))
+            {
+                throw new BadRequest(404, $"project: Unknown object: {gid}");
+            }
+
+            var settings = _fieldSettings.Where(s => s.ProjectGid == gid).Select(FieldSettingJson).ToList();
+            var fields = OptFields(context, settings.FirstOrDefault()
+                ?? FieldSettingJson(new SimAsanaFieldSetting("0", gid, "0", false), new SimAsanaEnumField("0", "", [new SimAsanaEnumOption("0", "")])));
+
+            // The compact form of a custom field setting is gid and resource_type only (CustomFieldSettingCompact).
+            return Page(context, $"/projects/{gid}/custom_field_settings", settings.Select(s => fields is null ? Compact(s) : Select(s, fields)).ToList());
+        }
+    }
+
+    private Answer CreateEnumOption(HttpContext context)
+    {
+        var gid = (string)context.Request.RouteValues["gid"]!;
+        var data = Data(context);
+        lock (_gate)
+        {
+            var field = _fields.GetValueOrDefault(gid) ?? throw new BadRequest(404, $"custom_field: Unknown object: {gid}");
+            if (data.Select(p => p.Key).FirstOrDefault(k => k is not ("name" or "enabled" or "color" or "insert_before" or "insert_after")) is { } unknown)
+            {
+                throw new BadRequest(400, $"{unknown}: Unknown field");
+            }
+
+            var name = data["name"]?.GetValueKind() == JsonValueKind.String ? data["name"]!.GetValue<string>() : null;
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new BadRequest(400, "name: Missing input");
+            }
+
+            if (data.ContainsKey("insert_before") && data.ContainsKey("insert_after"))
+            {
+                throw new BadRequest(400, "insert_before and insert_after cannot both be given");
+            }
+
+            // "A custom field can have at most 500 enum options (including disabled options)" (createEnumOptionForCustomField).
+            if (field.Options.Count >= 500)
+            {
+                throw new BadRequest(400, "enum_options: A custom field can have at most 500 enum options");
+            }
+
+            var anchor = data["insert_before"] ?? data["insert_after"];
+            var options = field.Options.ToList();
+            var at = options.Count;
+            if (anchor is not null)
+            {
+                var anchorGid = anchor.GetValueKind() == JsonValueKind.String ? anchor.GetValue<string>() : "";
+                var index = options.FindIndex(o => o.Gid == anchorGid);
+                if (index < 0)
+                {
+                    throw new BadRequest(400, $"{(data.ContainsKey("insert_before") ? "insert_before" : "insert_after")}: Unknown enum option: {anchorGid}");
+                }
+
+                at = data.ContainsKey("insert_before") ? index : index + 1;
+            }
+
+            // Created options are always enabled (updateEnumOption: "On creation of an enum option, enabled is always set to true").
+            var option = new SimAsanaEnumOption(NewGid(), name);
+            options.Insert(at, option);
+            _fields[gid] = field with { Options = options };
+            var json = EnumOptionJson(option);
+            return new Answer(201, new JsonObject { ["data"] = Select(json, OptFields(context, json)) });
+        }
+    }
+
     // ---------------------------------------------------------------- shapes
+
+    private JsonObject FieldSettingJson(SimAsanaFieldSetting setting) => FieldSettingJson(setting, _fields[setting.FieldGid]);
+
+    /// <summary>A <c>CustomFieldSettingResponse</c>: the setting's own properties, the project (as <c>project</c> and <c>parent</c>) and the full field.</summary>
+    private JsonObject FieldSettingJson(SimAsanaFieldSetting setting, SimAsanaEnumField field)
+    {
+        var project = new JsonObject { ["gid"] = setting.ProjectGid, ["resource_type"] = "project", ["name"] = _projects.GetValueOrDefault(setting.ProjectGid, "") };
+        return new JsonObject
+        {
+            ["gid"] = setting.Gid,
+            ["resource_type"] = "custom_field_setting",
+            ["project"] = project,
+            ["is_important"] = setting.IsImportant,
+            ["parent"] = project.DeepClone(),
+            ["custom_field"] = CustomFieldJson(field, option: null),
+        };
+    }
+
+    /// <summary>A custom field (built from the template's <c>custom_fields[0]</c>) with its options and, on a task, the selected one.</summary>
+    private static JsonObject CustomFieldJson(SimAsanaEnumField field, SimAsanaEnumOption? option)
+    {
+        var f = Template("TaskResponse")["custom_fields"]![0]!.DeepClone().AsObject();
+        f["gid"] = field.Gid;
+        f["name"] = field.Name;
+        f["type"] = "enum";
+        f["resource_subtype"] = "enum";
+        f["representation_type"] = "enum";
+        f["enum_options"] = new JsonArray([.. field.Options.Select(o => (JsonNode)EnumOptionJson(o))]);
+        f["enum_value"] = option is null ? null : EnumOptionJson(option);
+        f["display_value"] = option?.Name;
+        foreach (var unused in new[] { "number_value", "text_value", "date_value", "html_text_value", "precision", "format", "currency_code", "custom_label", "custom_label_position", "asana_created_field" })
+        {
+            f[unused] = null;
+        }
+
+        f["people_value"] = new JsonArray();
+        f["reference_value"] = new JsonArray();
+        return f;
+    }
 
     private JsonObject TaskJson(TaskData task)
     {
         var json = Template("TaskResponse");
-        var fieldTemplate = json["custom_fields"]![0]!.AsObject();
         var projectName = _projects.GetValueOrDefault(task.ProjectGid, "");
         (string Gid, string Name) section = _sections.TryGetValue(task.ProjectGid, out var s) ? s : ("0", "");
         json["gid"] = task.Gid;
@@ -848,24 +1007,7 @@ public sealed class AsanaSimulator : IAsyncDisposable
         json["custom_fields"] = new JsonArray([.. task.EnumValues.Select(p =>
         {
             var field = _fields[p.Key];
-            var option = field.Options.FirstOrDefault(o => o.Gid == p.Value);
-            var f = fieldTemplate.DeepClone().AsObject();
-            f["gid"] = field.Gid;
-            f["name"] = field.Name;
-            f["type"] = "enum";
-            f["resource_subtype"] = "enum";
-            f["representation_type"] = "enum";
-            f["enum_options"] = new JsonArray([.. field.Options.Select(o => (JsonNode)EnumOptionJson(o))]);
-            f["enum_value"] = option is null ? null : EnumOptionJson(option);
-            f["display_value"] = option?.Name;
-            foreach (var unused in new[] { "number_value", "text_value", "date_value", "html_text_value", "precision", "format", "currency_code", "custom_label", "custom_label_position", "asana_created_field" })
-            {
-                f[unused] = null;
-            }
-
-            f["people_value"] = new JsonArray();
-            f["reference_value"] = new JsonArray();
-            return (JsonNode)f;
+            return (JsonNode)CustomFieldJson(field, field.Options.FirstOrDefault(o => o.Gid == p.Value));
         })]);
         return json;
     }
@@ -875,6 +1017,7 @@ public sealed class AsanaSimulator : IAsyncDisposable
         var json = Template("EnumOption");
         json["gid"] = option.Gid;
         json["name"] = option.Name;
+        json["enabled"] = option.Enabled;
         return json;
     }
 

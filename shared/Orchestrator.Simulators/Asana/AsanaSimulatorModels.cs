@@ -19,7 +19,15 @@ public sealed record SimAsanaEnumField(string Gid, string Name, IReadOnlyList<Si
 /// <summary>An enum option.</summary>
 /// <param name="Gid">Option gid.</param>
 /// <param name="Name">Option name.</param>
-public sealed record SimAsanaEnumOption(string Gid, string Name);
+/// <param name="Enabled"><c>false</c> for an option "trashed" in the web app (Asana never deletes options).</param>
+public sealed record SimAsanaEnumOption(string Gid, string Name, bool Enabled = true);
+
+/// <summary>A custom field attached to a project (Asana's custom field setting).</summary>
+/// <param name="Gid">The setting's gid.</param>
+/// <param name="ProjectGid">The project.</param>
+/// <param name="FieldGid">The field.</param>
+/// <param name="IsImportant">Shown in the project's list view.</param>
+public sealed record SimAsanaFieldSetting(string Gid, string ProjectGid, string FieldGid, bool IsImportant);
 
 /// <summary>A snapshot of a simulated task.</summary>
 /// <param name="Gid">Task gid.</param>
