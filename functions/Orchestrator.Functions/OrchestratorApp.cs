@@ -69,7 +69,9 @@ public static class OrchestratorApp
         // served before routing.
         var open = app.MapGroup("").AllowAnonymous();
         open.MapHealthApi();
-        open.MapWebhooks();
+
+        // Every webhook answer is counted per project, source and hour (issue #9 §2: the webhooks page's health).
+        open.MapGroup("").AddEndpointFilter<WebhookStatsFilter>().MapWebhooks();
 
         var api = app.MapGroup("/api");
         api.MapTasksApi();
@@ -123,6 +125,8 @@ public static class OrchestratorApp
         });
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
+        services.AddSingleton<Orchestrator.Shared.Webhooks.WebhookStats>();
+        services.AddSingleton<WebhookStatsFilter>();
         services.AddSingleton<TaskQueries>();
         services.AddProjects(settings);
 
