@@ -153,6 +153,7 @@ public static class OrchestratorApp
             sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
             sp.GetRequiredService<TimeProvider>()));
 
+        services.AddSingleton<AsanaWebhookSetup>();
         services.AddSingleton<IActivity, RouteDeliveryActivity>();
         services.AddSingleton<IActivity, PrepareTaskSpecActivity>();
         services.AddSingleton<IActivity, EnsureForgeIssueActivity>();
