@@ -38,6 +38,8 @@ public static class WebSetup
         services.AddSingleton<ProjectAccess>();
         services.AddSingleton<ConnectionProbe>();
         services.AddSingleton<ProjectOverview>();
+        services.AddSingleton<WebhookHealth>();
+        services.AddSingleton<ForgeWebhookSetup>();
         services.AddPostgresDataProtection();
         services.AddAuthentication(WebAuthDefaults.Scheme)
             .AddPolicyScheme(WebAuthDefaults.Scheme, "Session cookie or bearer token", o => o.ForwardDefaultSelector = context =>
