@@ -126,6 +126,7 @@ public static class OrchestratorApp
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
         services.AddSingleton<Orchestrator.Shared.Webhooks.WebhookStats>();
+        services.AddSingleton<Orchestrator.Shared.Knowledge.KnowledgeStore>();
         services.AddSingleton<WebhookStatsFilter>();
         services.AddSingleton<TaskQueries>();
         services.AddProjects(settings);
