@@ -132,7 +132,15 @@ public sealed class ForgeWebhookSetup(PlatformRegistry platforms, ProjectStore p
             ? existing.Where(h => SameUrl(h.Url, alsoOurs)).OrderByDescending(h => h.Id == storedId).ThenBy(h => h.Id).FirstOrDefault()
             : null;
         var hook = ours.FirstOrDefault() ?? viaHostWide;
-        var duplicates = ours.Count > 1 ? $" {ours.Count} hooks point at this URL: every event arrives {ours.Count} times; delete all but hook {hook!.Id}." : "";
+        var notes = ours.Count > 1 ? $" {ours.Count} hooks point at this URL: every event arrives {ours.Count} times; delete all but hook {hook!.Id}." : "";
+
+        // A hook for this project's endpoint on another address (an older public URL) still delivers there: say so.
+        var stale = existing.Where(h => !SameUrl(h.Url, target) && SamePath(h.Url, target)).Select(h => $"hook {h.Id} ({h.Url})").ToList();
+        if (stale.Count > 0)
+        {
+            notes += $" Also pointing at this project's endpoint on another address: {string.Join(", ", stale)}; delete it if that address is gone.";
+        }
+
         if (hook is null)
         {
             if (wanted is null)
@@ -144,7 +152,7 @@ public sealed class ForgeWebhookSetup(PlatformRegistry platforms, ProjectStore p
             {
                 var created = await hooks.CreateHookAsync(repo, wanted, ct);
                 log.LogInformation("Forge hook {Hook} created for {Repo}", created.Id, name);
-                return new ForgeHookReport(name, "missing", "created", $"Created hook {created.Id} for {string.Join(", ", events)}.", created.Id);
+                return new ForgeHookReport(name, "missing", "created", $"Created hook {created.Id} for {string.Join(", ", events)}.{notes}", created.Id);
             }
             catch (PlatformApiException ex) when (IsNoPermission(ex))
             {
@@ -181,7 +189,7 @@ public sealed class ForgeWebhookSetup(PlatformRegistry platforms, ProjectStore p
         var secretNote = hook.HasSecret is null ? " Gitea does not show a hook's secret: if the health table shows refused signatures, delete this hook and validate again." : "";
         if (problems.Count == 0)
         {
-            return new ForgeHookReport(name, "ok", "none", $"Hook {hook.Id}{where} is set up.{secretNote}{duplicates}", hook.Id);
+            return new ForgeHookReport(name, "ok", "none", $"Hook {hook.Id}{where} is set up.{secretNote}{notes}", hook.Id);
         }
 
         var what = string.Join("; ", problems);
@@ -197,7 +205,7 @@ public sealed class ForgeWebhookSetup(PlatformRegistry platforms, ProjectStore p
             var fixedEvents = hook.Events.Concat(events).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             var updated = await hooks.UpdateHookAsync(repo, hook, new RepositoryHookSettings(wanted.Url, wanted.Secret, fixedEvents), ct);
             log.LogInformation("Forge hook {Hook} of {Repo} fixed", updated.Id, name);
-            return new ForgeHookReport(name, "wrong", "fixed", $"Hook {hook.Id}: {what}. Fixed: active, json, {string.Join(", ", events)}{(hooks.UpdatesSecret ? ", the secret set" : "")}.{secretNote}{duplicates}", updated.Id);
+            return new ForgeHookReport(name, "wrong", "fixed", $"Hook {hook.Id}: {what}. Fixed: active, json, {string.Join(", ", events)}{(hooks.UpdatesSecret ? ", the secret set" : "")}.{secretNote}{notes}", updated.Id);
         }
         catch (PlatformApiException ex) when (IsNoPermission(ex))
         {
@@ -256,6 +264,10 @@ public sealed class ForgeWebhookSetup(PlatformRegistry platforms, ProjectStore p
     /// <summary>403 or 404 from a hook route: the token lacks admin rights on the repository (GitHub answers 404 to hide it).</summary>
     private static bool IsNoPermission(PlatformApiException ex) =>
         !ex.IsTransient && ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound;
+
+    private static bool SamePath(string? listed, Uri ours) =>
+        listed is not null && Uri.TryCreate(listed.Trim(), UriKind.Absolute, out var url)
+        && string.Equals(url.AbsolutePath.TrimEnd('/'), ours.AbsolutePath.TrimEnd('/'), StringComparison.Ordinal);
 
     private static bool SameUrl(string? listed, Uri ours)
     {

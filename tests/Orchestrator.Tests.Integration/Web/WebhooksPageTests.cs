@@ -65,6 +65,7 @@ public sealed class WebhooksPageTests
         var target = new Uri($"{h.HostUrl}webhooks/github/{Slug}");
         var other = h.GitHub.AddRepositoryHook(Harness.Repo, new Uri("https://ci.example.com/hook"), ["push"], secret: "someone-else's");
         var wrong = h.GitHub.AddRepositoryHook(ApiRepo, target, ["push"], contentType: "form");
+        var stale = h.GitHub.AddRepositoryHook(Harness.Repo, new Uri($"https://old-address.example.com/webhooks/github/{Slug}"), WebhookTargets.GitHubEvents, secret: ForgeSecret);
 
         var (status, page, _) = await admin.SubmitAsync($"/p/{Slug}/webhooks", new Dictionary<string, string>(), "handler=Forge");
         Assert.Equal(HttpStatusCode.OK, status);
@@ -73,12 +74,14 @@ public sealed class WebhooksPageTests
         Assert.Equal(("wrong", "fixed"), rows[ApiRepo]);
         Assert.Contains("events lack pull_request, check_suite, workflow_run", page.Body!.TextContent);
         Assert.Contains("content type is form", page.Body.TextContent);
+        Assert.Contains($"on another address: hook {stale} (https://old-address.example.com/webhooks/github/{Slug})", page.Body.TextContent);
 
         // Exactly our URL, secret and events; the other integration's hook is untouched.
         var hooks = h.GitHub.RepositoryHooks(Harness.Repo);
-        Assert.Equal(2, hooks.Count);
+        Assert.Equal(3, hooks.Count);
         Assert.Equal((other, "https://ci.example.com/hook", "someone-else's"), (hooks[0].Id, hooks[0].Url, hooks[0].Secret));
-        var created = hooks[1];
+        Assert.Equal((stale, $"https://old-address.example.com/webhooks/github/{Slug}"), (hooks[1].Id, hooks[1].Url));
+        var created = hooks[2];
         Assert.Equal((target.AbsoluteUri, "json", ForgeSecret, true), (created.Url, created.ContentType, created.Secret, created.Active));
         Assert.Equal(WebhookTargets.GitHubEvents, created.Events);
         var fixedHook = Assert.Single(h.GitHub.RepositoryHooks(ApiRepo));
@@ -92,7 +95,7 @@ public sealed class WebhooksPageTests
 
         var (_, again, _) = await admin.SubmitAsync($"/p/{Slug}/webhooks", new Dictionary<string, string>(), "handler=Forge");
         Assert.All(ResultRows(again).Values, r => Assert.Equal(("ok", "none"), r));
-        Assert.Equal(2, h.GitHub.RepositoryHooks(Harness.Repo).Count);
+        Assert.Equal(3, h.GitHub.RepositoryHooks(Harness.Repo).Count);
         Assert.Equal(stored.Version, (await h.App.Services.GetRequiredService<ProjectStore>().GetAsync(Slug))!.Version);
         h.AssertNoUnexpectedRequests();
     }
@@ -238,6 +241,10 @@ public sealed class WebhooksPageTests
         var strangerToken = await stranger.CsrfTokenAsync("/account");
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsync($"{path}?handler=Forge", new Dictionary<string, string> { ["__RequestVerificationToken"] = strangerToken })).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await asViewer.GetAsync("/p/no-such-project/webhooks")).Status);
+        using var anonymous = new Browserless(h.HostUrl);
+        var (anon, _, anonResponse) = await anonymous.GetAsync(path);
+        Assert.Equal(HttpStatusCode.Redirect, anon);
+        Assert.StartsWith("/login?returnUrl=", anonResponse.Headers.Location!.OriginalString, StringComparison.Ordinal);
         Assert.DoesNotContain(h.GitHub.Host.Requests, r => r.PathAndQuery.Contains("/hooks", StringComparison.Ordinal));
     }
 
