@@ -70,7 +70,9 @@ public static class OrchestratorApp
         // served before routing.
         var open = app.MapGroup("").AllowAnonymous();
         open.MapHealthApi();
-        open.MapWebhooks();
+
+        // Every webhook answer is counted per project, source and hour (issue #9 §2: the webhooks page's health).
+        open.MapGroup("").AddEndpointFilter<WebhookStatsFilter>().MapWebhooks();
 
         var api = app.MapGroup("/api");
         api.MapTasksApi();
@@ -125,6 +127,9 @@ public static class OrchestratorApp
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
         services.AddWebhookLimits(settings);
+        services.AddSingleton<Orchestrator.Shared.Webhooks.WebhookStats>();
+        services.AddSingleton<Orchestrator.Shared.Knowledge.KnowledgeStore>();
+        services.AddSingleton<WebhookStatsFilter>();
         services.AddSingleton<TaskQueries>();
         services.AddSingleton<ReadModelQueries>();
         services.AddProjects(settings);
@@ -152,6 +157,7 @@ public static class OrchestratorApp
             sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
             sp.GetRequiredService<TimeProvider>()));
 
+        services.AddSingleton<AsanaWebhookSetup>();
         services.AddSingleton<IActivity, RouteDeliveryActivity>();
         services.AddSingleton<IActivity, PrepareTaskSpecActivity>();
         services.AddSingleton<IActivity, EnsureForgeIssueActivity>();

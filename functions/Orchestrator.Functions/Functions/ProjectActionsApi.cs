@@ -39,9 +39,8 @@ public static class ProjectActionsApi
     }
 
     private static async Task<IResult> CreateAsanaWebhooksAsync(
-        string slug, HttpRequest request, OrchestratorSettings settings, ProjectStore projects, PlatformRegistry platforms, OutboundPolicy outbound, ILoggerFactory logs, CancellationToken ct)
+        string slug, HttpRequest request, OrchestratorSettings settings, AsanaWebhookSetup setup, CancellationToken ct)
     {
-        var log = logs.CreateLogger("Projects.AsanaWebhooks");
         var (access, refusal) = await ApiAuth.ProjectAsync(request.HttpContext, slug, ProjectRole.Admin);
         if (refusal is not null)
         {
@@ -64,90 +63,15 @@ public static class ProjectActionsApi
         var publicUrl = body.PublicUrl ?? settings.PublicUrl;
         if (publicUrl is null || !publicUrl.IsAbsoluteUri)
         {
-            return TypedResults.Problem("Set ORCH_PUBLIC_URL (or send {\"public_url\": …}): Asana must be able to reach this host.", statusCode: StatusCodes.Status400BadRequest);
+            return TypedResults.Problem(await setup.TargetRefusalAsync(null, ct), statusCode: StatusCodes.Status400BadRequest);
         }
 
-        // A webhook target is a URL we make a platform call: it obeys the same outbound policy as our own calls.
-        if (await outbound.CheckUrlAsync(publicUrl, ct) is { } outboundRefusal)
+        if (await setup.TargetRefusalAsync(publicUrl, ct) is { } outboundRefusal)
         {
-            return TypedResults.Problem($"public_url: {outboundRefusal}", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Outbound connection refused");
+            return TypedResults.Problem(outboundRefusal, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Outbound connection refused");
         }
 
-        var asana = ((AsanaTracker)platforms.For(stored).Tracker).Client;
-        var results = new List<AsanaWebhookResult>();
-        foreach (var resource in stored.Definition.Tracker.ProjectIds)
-        {
-            var target = new Uri($"{publicUrl.AbsoluteUri.TrimEnd('/')}/webhooks/asana/{Uri.EscapeDataString(slug)}?{WebhookFunctions.AsanaResourceParameter}={Uri.EscapeDataString(resource)}");
-            var existing = (await asana.ListWebhooksAsync(stored.Definition.Tracker.Workspace!, resource, ct))
-                .FirstOrDefault(w => w.Active && string.Equals(w.Target, target.AbsoluteUri, StringComparison.Ordinal));
-            if (existing is not null && await projects.GetAsanaWebhookSecretAsync(slug, resource, ct) is not null)
-            {
-                results.Add(new AsanaWebhookResult(resource, existing.Gid, "exists"));
-                continue;
-            }
-
-            if (existing is not null)
-            {
-                // A webhook whose secret we do not hold cannot be verified: replace it.
-                await asana.DeleteWebhookAsync(existing.Gid, ct);
-            }
-
-            // The webhook we created for this resource before (e.g. under an older public URL): replaced below once
-            // the new one exists. Only a gid we stored is deleted, never another deployment's webhook on the resource.
-            var previous = (await projects.ListAsanaWebhooksAsync(slug, ct)).FirstOrDefault(r => r.ResourceGid == resource)?.WebhookGid;
-
-            // The handshake reaches /webhooks/asana/{slug} while CreateWebhookAsync is still waiting for its answer.
-            await projects.BeginAsanaHandshakeAsync(slug, resource, WebhookFunctions.AsanaHandshakeWindow, ct);
-            var done = false;
-            try
-            {
-                var created = await asana.CreateWebhookAsync(resource, target, [new AsanaWebhookFilter("task")], ct);
-                await projects.SetAsanaWebhookGidAsync(slug, resource, created.Webhook.Gid, ct);
-                done = true;
-                var replaced = previous is not null && previous != created.Webhook.Gid && previous != existing?.Gid
-                    ? await DeletePreviousAsanaWebhookAsync(asana, previous, resource, log, ct)
-                    : null;
-                results.Add(new AsanaWebhookResult(resource, created.Webhook.Gid, "created", replaced));
-                log.LogInformation("Asana webhook {Webhook} created for resource {Resource}", created.Webhook.Gid, resource);
-            }
-            catch (PlatformApiException ex)
-            {
-                log.LogWarning("Asana webhook for resource {Resource} not created: {Status} {Reason}", resource, (int?)ex.StatusCode, ex.Message);
-                results.Add(new AsanaWebhookResult(resource, null, $"failed: {ex.Message}"));
-            }
-            finally
-            {
-                if (!done)
-                {
-                    // No webhook: close the window now, or any handshake in the next minutes would be accepted.
-                    await projects.BeginAsanaHandshakeAsync(slug, resource, TimeSpan.Zero, CancellationToken.None);
-                }
-            }
-        }
-
-        return TypedResults.Ok(new AsanaWebhooksResponse(results));
-    }
-
-    /// <summary>Deletes our earlier webhook of a resource; one already gone (404) counts as deleted.</summary>
-    /// <returns>The deleted gid, or <c>null</c> when Asana refused (logged; the old webhook then fails its signature checks).</returns>
-    private static async Task<string?> DeletePreviousAsanaWebhookAsync(IAsanaClient asana, string previous, string resource, ILogger log, CancellationToken ct)
-    {
-        try
-        {
-            await asana.DeleteWebhookAsync(previous, ct);
-        }
-        catch (PlatformApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            // Asana already removed it (e.g. after 24 h of failed deliveries).
-        }
-        catch (PlatformApiException ex)
-        {
-            log.LogWarning("Earlier Asana webhook {Webhook} of resource {Resource} not deleted: {Status} {Reason}", previous, resource, (int?)ex.StatusCode, ex.Message);
-            return null;
-        }
-
-        log.LogInformation("Earlier Asana webhook {Webhook} of resource {Resource} deleted", previous, resource);
-        return previous;
+        return TypedResults.Ok(new AsanaWebhooksResponse(await setup.EnsureAsync(stored, publicUrl, ct)));
     }
 
     private static async Task<IResult> SyncAsync(HttpContext http, string slug, PlatformRegistry platforms, Routing.DeliveryRouter router, TimeProvider clock, CancellationToken ct)

@@ -62,6 +62,7 @@ public static class WebhookLimits
         var blocked = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var window);
         var seconds = (int)Math.Max(1, Math.Ceiling((blocked ? window : BusyRetryAfter).TotalSeconds));
         var http = context.HttpContext;
+        http.RequestServices.GetRequiredService<WebhookStatsFilter>().Observe(http); // a 429 counts as a failed delivery in webhook_stats
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Webhooks")
             .LogDebug("Webhook request answered 429 before its body was read: {Reason}", blocked ? "refused-signature limit of the client address" : "too many bodies in progress");

@@ -40,6 +40,8 @@ public static class WebSetup
         services.AddSingleton<ProjectOverview>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<AsanaFields>();
+        services.AddSingleton<WebhookHealth>();
+        services.AddSingleton<ForgeWebhookSetup>();
         services.AddPostgresDataProtection();
         services.AddAuthentication(WebAuthDefaults.Scheme)
             .AddPolicyScheme(WebAuthDefaults.Scheme, "Session cookie or bearer token", o => o.ForwardDefaultSelector = context =>

@@ -47,7 +47,7 @@ namespace Orchestrator.Shared.Gitea;
 /// of it may answer 429 with <c>Retry-After</c>.
 /// </para>
 /// </remarks>
-public sealed class GiteaClient : IGitHubClient
+public sealed partial class GiteaClient : IGitHubClient
 {
     private const string PlatformName = "Gitea";
     private const int MaxPerPage = 50;

@@ -11,7 +11,11 @@ namespace Orchestrator.Shared.TaskSpecs;
 /// or content-free HTML such as <c>&lt;p&gt;&lt;/p&gt;</c> makes the spec invalid (<c>"description"</c> missing).
 /// </param>
 /// <param name="SourceLink">A link back to the task in the tracker; the Source row is left out when null or blank.</param>
-public sealed record TaskSpecInput(string TaskId, string? Title, string? DescriptionHtml, string? SourceLink);
+/// <param name="Context">
+/// The project's links, contacts and notes (the web tool's knowledge page), written last as the "Project context"
+/// section (<see cref="ProjectContext.Render"/>); <see langword="null"/> or empty leaves the section out.
+/// </param>
+public sealed record TaskSpecInput(string TaskId, string? Title, string? DescriptionHtml, string? SourceLink, ProjectContext? Context = null);
 
 /// <summary>The outcome of <see cref="TaskSpecBuilder.Build"/>.</summary>
 /// <param name="Markdown">The TaskSpec Markdown when valid; <see langword="null"/> when anything is missing.</param>
@@ -47,6 +51,8 @@ public sealed record TaskSpecResult(string? Markdown, IReadOnlyList<string> Miss
 /// ## Requirements                   (each of these three only when the description has it,
 /// ## Constraints                     always in this order; "_None given._" under a marker
 /// ## Acceptance Criteria             with no content)
+///
+/// ## Project context                (only when the project has links, contacts or notes; see ProjectContext.Render)
 /// </code>
 /// <para>
 /// A section starts at a top-level marker of the description (<see cref="HtmlToMarkdown"/> renders the rest):
@@ -171,6 +177,11 @@ public static class TaskSpecBuilder
 
             var text = string.Join("\n\n", chunks.Select(RenderChunk).Where(t => t.Length > 0));
             sb.Append("\n\n## ").Append(heading).Append("\n\n").Append(text.Length > 0 ? text : NoneGiven);
+        }
+
+        if (input.Context?.Render() is { } projectContext)
+        {
+            sb.Append("\n\n").Append(projectContext);
         }
 
         return sb.ToString();

@@ -27,7 +27,8 @@ namespace Orchestrator.Simulators.GitHub;
 /// <c>state_reason</c>, title, body), <c>POST /repos/{o}/{r}/issues/{n}/labels</c>,
 /// <c>DELETE /repos/{o}/{r}/issues/{n}/labels/{name}</c>, <c>GET|POST /repos/{o}/{r}/issues/{n}/comments</c>,
 /// <c>GET /repos/{o}/{r}/pulls</c>, <c>GET /repos/{o}/{r}/pulls/{n}</c>,
-/// <c>GET /repos/{o}/{r}/commits/{sha}/check-suites</c>, <c>GET /repos/{o}/{r}/actions/runs</c>. Lists take
+/// <c>GET /repos/{o}/{r}/commits/{sha}/check-suites</c>, <c>GET /repos/{o}/{r}/actions/runs</c>, the hook routes
+/// (<c>GET|POST /repos/{o}/{r}/hooks</c>, <c>PATCH …/hooks/{id}</c>, deliveries and redelivery). Lists take
 /// <c>per_page</c> (default 30, capped at 100) and <c>page</c> and answer a <c>Link</c> header with
 /// <c>first</c>/<c>prev</c>/<c>next</c>/<c>last</c> as GitHub does.
 /// </para>
@@ -556,6 +557,7 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         MapRepo(app, host, "GET", "actions/runs", ListRunsAsync);
         MapRepo(app, host, "GET", "hooks/{hookId:long}/deliveries", ListHookDeliveriesAsync);
         MapRepo(app, host, "POST", "hooks/{hookId:long}/deliveries/{deliveryId:long}/attempts", RedeliverAsync);
+        MapRepositoryHooks(app, host);
         MapApp(app, host);
     }
 

@@ -35,7 +35,7 @@ public sealed record GiteaSimItem(int Number, string Title, string Body, string 
 /// Routes, under <c>/api/v1/repos/{owner}/{repo}/</c>: <c>GET|POST issues</c>, <c>PATCH issues/{n}</c>,
 /// <c>GET|POST issues/{n}/comments</c>, <c>POST issues/{n}/labels</c>, <c>DELETE issues/{n}/labels/{id}</c>,
 /// <c>GET|POST labels</c>, <c>GET|POST pulls</c>, <c>GET pulls/{n}</c>, <c>GET commits/{ref}/status</c>,
-/// <c>GET actions/runs</c>. Lists take <c>limit</c> (default 30, cut at 50 like Gitea's
+/// <c>GET actions/runs</c>, <c>GET|POST hooks</c>, <c>PATCH hooks/{id}</c>. Lists take <c>limit</c> (default 30, cut at 50 like Gitea's
 /// <c>MAX_RESPONSE_ITEMS</c>) and <c>page</c> and answer <c>X-Total-Count</c> and a <c>Link</c> header
 /// (<c>next</c>, <c>last</c>, <c>first</c>, <c>prev</c>).
 /// </para>
@@ -51,7 +51,7 @@ public sealed record GiteaSimItem(int Number, string Title, string Body, string 
 /// <c>X-Hub-Signature-256</c>, with an indented JSON body as Gitea's <c>json.MarshalIndent</c> writes it.
 /// </para>
 /// </remarks>
-public sealed class GiteaSimulator : IAsyncDisposable
+public sealed partial class GiteaSimulator : IAsyncDisposable
 {
     private const int DefaultLimit = 30;
     private const int MaxLimit = 50;
@@ -472,6 +472,7 @@ public sealed class GiteaSimulator : IAsyncDisposable
         Route("GET", "pulls/{number:int}", GetPullAsync);
         Route("GET", "commits/{ref}/status", CombinedStatusAsync);
         Route("GET", "actions/runs", ListRunsAsync);
+        MapRepositoryHooks(Route);
     }
 
     private sealed record Call(HttpContext Context, SimulatorHost Host, RepoState Repo)
