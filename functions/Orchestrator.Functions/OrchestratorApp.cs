@@ -4,7 +4,9 @@ using Orchestrator.Functions.Functions;
 using Orchestrator.Functions.Platforms;
 using Orchestrator.Functions.Routing;
 using Orchestrator.Functions.Timers;
+using Orchestrator.Functions.Functions.V1;
 using Orchestrator.Functions.Web;
+using Scalar.AspNetCore;
 using Orchestrator.Orchestrations.Pipelines;
 using Orchestrator.Orchestrations.Reconciliation;
 using Orchestrator.Shared.Agents;
@@ -59,6 +61,7 @@ public static class OrchestratorApp
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddWebTool(settings);
+        builder.Services.AddApiV1Document();
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -79,6 +82,10 @@ public static class OrchestratorApp
         api.MapQueueApi();
         api.MapProjectsApi();
         api.MapProjectActionsApi();
+        api.MapApiV1();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        // Scalar's assets (scalar.js) under /api/reference; the page people open is /api/docs (Pages/ApiDocs: no inline script).
+        app.MapScalarApiReference("/api/reference", o => o.WithTitle("Orchestrator API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapRazorPages();
         return app;
     }

@@ -251,10 +251,11 @@ public sealed class KnowledgeStore(NpgsqlDataSource db, TimeProvider clock)
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns><c>false</c> when the project has no such link.</returns>
     /// <exception cref="KnowledgeValidationException">Invalid input.</exception>
-    public Task<bool> UpdateLinkAsync(string projectSlug, long id, string? title, string? url, CancellationToken cancellationToken = default)
+    /// <param name="expectedUpdatedAt">When set, the change applies only while the row's <c>updated_at</c> is still this (optimistic concurrency: <c>If-Match</c>); <c>false</c> otherwise.</param>
+    public Task<bool> UpdateLinkAsync(string projectSlug, long id, string? title, string? url, CancellationToken cancellationToken = default, DateTimeOffset? expectedUpdatedAt = null)
     {
         var (t, u) = KnowledgeRules.Link(title, url);
-        return UpdateAsync("project_links", projectSlug, id, ["title", "url"], [t, u], cancellationToken);
+        return UpdateAsync("project_links", projectSlug, id, ["title", "url"], [t, u], cancellationToken, expectedUpdatedAt);
     }
 
     /// <summary>Adds a contact.</summary>
@@ -280,10 +281,11 @@ public sealed class KnowledgeStore(NpgsqlDataSource db, TimeProvider clock)
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns><c>false</c> when the project has no such contact.</returns>
     /// <exception cref="KnowledgeValidationException">Invalid input.</exception>
-    public Task<bool> UpdateContactAsync(string projectSlug, long id, string? name, string? role, string? reach, CancellationToken cancellationToken = default)
+    /// <param name="expectedUpdatedAt">When set, the change applies only while the row's <c>updated_at</c> is still this (optimistic concurrency: <c>If-Match</c>); <c>false</c> otherwise.</param>
+    public Task<bool> UpdateContactAsync(string projectSlug, long id, string? name, string? role, string? reach, CancellationToken cancellationToken = default, DateTimeOffset? expectedUpdatedAt = null)
     {
         var (n, r, h) = KnowledgeRules.Contact(name, role, reach);
-        return UpdateAsync("project_contacts", projectSlug, id, ["name", "role", "reach"], [n, r, h], cancellationToken);
+        return UpdateAsync("project_contacts", projectSlug, id, ["name", "role", "reach"], [n, r, h], cancellationToken, expectedUpdatedAt);
     }
 
     /// <summary>Adds a note.</summary>
@@ -307,10 +309,11 @@ public sealed class KnowledgeStore(NpgsqlDataSource db, TimeProvider clock)
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns><c>false</c> when the project has no such note.</returns>
     /// <exception cref="KnowledgeValidationException">Invalid input.</exception>
-    public Task<bool> UpdateNoteAsync(string projectSlug, long id, string? title, string? body, CancellationToken cancellationToken = default)
+    /// <param name="expectedUpdatedAt">When set, the change applies only while the row's <c>updated_at</c> is still this (optimistic concurrency: <c>If-Match</c>); <c>false</c> otherwise.</param>
+    public Task<bool> UpdateNoteAsync(string projectSlug, long id, string? title, string? body, CancellationToken cancellationToken = default, DateTimeOffset? expectedUpdatedAt = null)
     {
         var (t, b) = KnowledgeRules.Note(title, body);
-        return UpdateAsync("project_notes", projectSlug, id, ["title", "body"], [t, b], cancellationToken);
+        return UpdateAsync("project_notes", projectSlug, id, ["title", "body"], [t, b], cancellationToken, expectedUpdatedAt);
     }
 
     /// <summary>Deletes a link.</summary>
@@ -361,10 +364,16 @@ public sealed class KnowledgeStore(NpgsqlDataSource db, TimeProvider clock)
             });
     }
 
-    private async Task<bool> UpdateAsync(string table, string projectSlug, long id, string[] columns, string[] values, CancellationToken cancellationToken)
+    private async Task<bool> UpdateAsync(string table, string projectSlug, long id, string[] columns, string[] values, CancellationToken cancellationToken, DateTimeOffset? expectedUpdatedAt = null)
     {
         var sets = string.Join(", ", columns.Select(c => $"{c} = @{c}"));
-        await using var command = db.CreateCommand($"UPDATE {table} SET {sets}, updated_at = @now WHERE project_slug = @slug AND id = @id");
+        await using var command = db.CreateCommand(
+            $"UPDATE {table} SET {sets}, updated_at = @now WHERE project_slug = @slug AND id = @id" + (expectedUpdatedAt is null ? "" : " AND updated_at = @expected"));
+        if (expectedUpdatedAt is { } expected)
+        {
+            command.Parameters.AddWithValue("expected", expected);
+        }
+
         for (var i = 0; i < columns.Length; i++)
         {
             command.Parameters.AddWithValue(columns[i], values[i]);

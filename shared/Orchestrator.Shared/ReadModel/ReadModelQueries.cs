@@ -73,7 +73,7 @@ public sealed class ReadModelQueries(NpgsqlDataSource dataSource)
     public const string AllCount = "ALL";
 
     /// <summary>The columns of a <see cref="TaskRow"/>, in <see cref="ReadRow"/>'s order.</summary>
-    internal const string RowColumns = """
+    public const string RowColumns = """
         id, project_slug, task_key, title, status, step, blocked, auto_disabled, tracker_kind, tracker_project_id, tracker_item_id,
         tracker_url, forge_kind, repo, issue_number, issue_url, pr_number, pr_url, merge_sha, ci_state, ci_url, failed_step,
         failure_reason, created_at, updated_at, deployed_at
@@ -275,7 +275,7 @@ public sealed class ReadModelQueries(NpgsqlDataSource dataSource)
     /// <param name="r">A reader positioned on a row.</param>
     /// <param name="first">Ordinal of the <c>id</c> column.</param>
     /// <returns>The row.</returns>
-    internal static TaskRow ReadRow(NpgsqlDataReader r, int first = 0)
+    public static TaskRow ReadRow(NpgsqlDataReader r, int first = 0)
     {
         string Req(int i) => r.GetString(first + i);
         string? Text(int i) => r.IsDBNull(first + i) ? null : r.GetString(first + i);
