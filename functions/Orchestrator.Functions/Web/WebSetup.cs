@@ -114,6 +114,7 @@ public static class WebSetup
         app.UseAuthentication();
         app.Use(ValidateApiAntiforgeryAsync);
         app.UseAuthorization();
+        app.UseMiddleware<Functions.V1.IdempotencyMiddleware>();
     }
 
     /// <summary>The embedded <c>wwwroot</c> (CSS, JavaScript, htmx), served at the root (<c>/css/app.css</c>, <c>/lib/htmx/htmx.min.js</c>).</summary>

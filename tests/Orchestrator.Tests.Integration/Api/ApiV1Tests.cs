@@ -232,4 +232,38 @@ public sealed class ApiV1Tests
         Assert.Equal(HttpStatusCode.OK, (await stranger.GetAsync("api/v1/projects/other/tasks")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await h.Anonymous.GetAsync("api/v1/projects/web/tasks")).StatusCode);
     }
+
+    [Fact]
+    public async Task An_idempotency_key_replays_the_first_answer_and_refuses_a_different_request()
+    {
+        await using var h = await Harness.StartAsync();
+        async Task<HttpResponseMessage> PostAsync(string title, string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/projects/web/links") { Content = Json(new JsonObject { ["title"] = title, ["url"] = "https://wiki.example.com/" + title }) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await h.Api.SendAsync(request);
+        }
+
+        using var first = await PostAsync("Runbook", "key-1");
+        using var again = await PostAsync("Runbook", "key-1");
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Equal(first.Headers.Location, again.Headers.Location);
+        Assert.Equal(1L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM project_links"));
+
+        using var reused = await PostAsync("Other", "key-1");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
+        using var fresh = await PostAsync("Other", "key-2");
+        Assert.Equal(HttpStatusCode.Created, fresh.StatusCode);
+        Assert.Equal(2L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM project_links"));
+        using var bad = await PostAsync("Third", new string('x', 300));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+
+        // Without the header every POST runs.
+        using var plain = await h.Api.PostAsync("api/v1/projects/web/links", Json(new JsonObject { ["title"] = "Plain", ["url"] = "https://wiki.example.com/plain" }));
+        Assert.Equal(HttpStatusCode.Created, plain.StatusCode);
+        Assert.Equal(3L, await h.Db.ScalarAsync<long>("SELECT count(*) FROM project_links"));
+    }
 }

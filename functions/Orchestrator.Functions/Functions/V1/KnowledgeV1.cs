@@ -142,7 +142,7 @@ public static class KnowledgeV1
             {
                 return ApiV1.Invalid(ex.Errors);
             }
-        }).Doc($"Add a {noun}", "Editors.", 400, 403, 404).Produces<TResource>(StatusCodes.Status201Created);
+        }).WithMetadata(new IdempotentAttribute()).Doc($"Add a {noun}", "Editors. Honours `Idempotency-Key`.", 400, 403, 404).Produces<TResource>(StatusCodes.Status201Created);
 
         group.MapPut($"/{path}/{{id:long}}", async (HttpContext http, KnowledgeStore store, string slug, long id, TWrite body, CancellationToken ct) =>
         {

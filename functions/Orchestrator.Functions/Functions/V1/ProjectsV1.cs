@@ -61,7 +61,7 @@ public static class ProjectsV1
     {
         var projects = v1.MapGroup("/projects").WithTags("Projects");
         projects.MapGet("/", ListAsync).Doc("List the projects you can see").Produces<ProjectList>();
-        projects.MapPost("/", CreateAsync).Doc("Create a project", "Host admins only. The body is the whole definition plus secrets.", 400, 403, 409, 422)
+        projects.MapPost("/", CreateAsync).WithMetadata(new IdempotentAttribute()).Doc("Create a project", "Host admins only. The body is the whole definition plus secrets.", 400, 403, 409, 422)
             .Accepts<ProjectWrite>("application/json").Produces<ProjectResource>(StatusCodes.Status201Created);
         projects.MapGet("/{slug}", GetAsync).Doc("Get a project", "The `ETag` header carries the version for `If-Match`.", 404).Produces<ProjectResource>();
         projects.MapPut("/{slug}", ReplaceAsync).Doc("Replace a project", "Project admins. `If-Match` with the ETag read; 412 when stale.", 400, 403, 404, 409, 412, 422)
