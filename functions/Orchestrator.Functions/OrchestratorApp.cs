@@ -79,6 +79,7 @@ public static class OrchestratorApp
         api.MapQueueApi();
         api.MapProjectsApi();
         api.MapProjectActionsApi();
+        api.MapTaskActionsApi();
         app.MapRazorPages();
         return app;
     }
