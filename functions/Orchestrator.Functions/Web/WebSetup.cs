@@ -43,6 +43,7 @@ public static class WebSetup
         services.AddSingleton<WebhookHealth>();
         services.AddSingleton<ForgeWebhookSetup>();
         services.AddSingleton<TaskActions>();
+        services.AddSingleton<TaskPageData>();
         services.AddPostgresDataProtection();
         services.AddAuthentication(WebAuthDefaults.Scheme)
             .AddPolicyScheme(WebAuthDefaults.Scheme, "Session cookie or bearer token", o => o.ForwardDefaultSelector = context =>
