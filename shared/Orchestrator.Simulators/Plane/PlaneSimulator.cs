@@ -431,6 +431,29 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         return await MaybeDeliverAsync(deliver, "issue", payload, cancellationToken);
     }
 
+    /// <summary>A user renames the work item; sends <c>issue</c>/<c>updated</c> with <c>activity.field = "name"</c>.</summary>
+    /// <param name="workItemId">Work item UUID.</param>
+    /// <param name="name">New title.</param>
+    /// <param name="deliver"><c>false</c> changes the state but sends nothing.</param>
+    /// <param name="cancellationToken">Cancels the delivery.</param>
+    /// <returns>The delivery and the receiver's status, or nulls when not delivered.</returns>
+    public async Task<(SimulatedDelivery? Delivery, HttpStatusCode? Status)> RenameAsync(
+        string workItemId, string name, bool deliver = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        JsonObject payload;
+        lock (_gate)
+        {
+            var item = LiveWorkItem(workItemId);
+            var before = item.Name;
+            item.Name = name;
+            Touch(item, HumanUserId);
+            payload = IssueEnvelope("issue.updated.labels.json", item, "name", name, before, HumanActor());
+        }
+
+        return await MaybeDeliverAsync(deliver, "issue", payload, cancellationToken);
+    }
+
     /// <summary>A user moves the work item to another state; sends <c>issue</c>/<c>updated</c> with <c>activity.field = "state_id"</c>.</summary>
     /// <param name="workItemId">Work item UUID.</param>
     /// <param name="stateName">Target state name, e.g. <c>Cancelled</c>.</param>
