@@ -30,6 +30,9 @@ namespace Orchestrator.Simulators.Plane;
 /// <c>POST work-items/{id}/comments/</c> (201; 409 with <c>{"error","id"}</c> when <c>external_source</c> +
 /// <c>external_id</c> already exist in the project).</item>
 /// <item><c>GET states/</c> (paginated, ordered by <c>sequence</c>).</item>
+/// <item><c>POST work-items/</c> (201, unexpanded; 409 with <c>{"error","id"}</c> for a repeated <c>external_source</c> +
+/// <c>external_id</c>; the <c>issue</c>/<c>created</c> webhook follows when API changes are echoed).</item>
+/// <item><c>GET labels/</c> (paginated), <c>POST labels/</c> (201; 409 with <c>{"error","id"}</c> for a name the project has).</item>
 /// </list>
 /// <para>
 /// Errors use Plane's real status codes, and every one of them is also recorded with
@@ -819,6 +822,10 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         public DateTimeOffset? DeletedAt { get; set; }
 
         public string Priority { get; } = "none";
+
+        public string? ExternalSource { get; init; }
+
+        public string? ExternalId { get; init; }
 
         public List<string> LabelIds { get; } = [];
 
