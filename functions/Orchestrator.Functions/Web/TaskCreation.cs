@@ -157,10 +157,16 @@ public sealed partial class TaskCreation(PlatformRegistry platforms, NpgsqlDataS
         }
 
         var key = $"{project.Slug}:{input.RequestId}";
-        var entry = _handled.GetOrAdd(key, _ => (now, new Lazy<Task<CreatedTrackerItem>>(() => CreateOnceAsync(stored, input, actor, cancellationToken))));
+        // The creation itself is not tied to the first caller's request: a second submit of the same form waits for the same
+        // work, and neither abandons it halfway (the platform clients' timeouts bound it).
+        var entry = _handled.GetOrAdd(key, _ => (now, new Lazy<Task<CreatedTrackerItem>>(() => CreateOnceAsync(stored, input, actor, CancellationToken.None))));
         try
         {
-            return await entry.Work.Value;
+            return await entry.Work.Value.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw; // This caller went away; the creation goes on for the next submit to find.
         }
         catch
         {
