@@ -82,6 +82,7 @@ public static class OrchestratorApp
         api.MapQueueApi();
         api.MapProjectsApi();
         api.MapProjectActionsApi();
+        api.MapTaskActionsApi();
         api.MapApiV1();
         app.MapOpenApi("/openapi/{documentName}.json");
         // Scalar's assets (scalar.js) under /api/reference; the page people open is /api/docs (Pages/ApiDocs: no inline script).

@@ -3,16 +3,10 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Functions.Platforms;
 using Orchestrator.Orchestrations.Abstractions;
-using Orchestrator.Orchestrations.ReadModel;
-using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Accounts;
 using Orchestrator.Shared.Asana;
 using Orchestrator.Shared.Configuration;
-using Orchestrator.Shared.Engine;
-using Orchestrator.Shared.Platform;
 using Orchestrator.Shared.Projects;
-using Orchestrator.Shared.ReadModel;
-using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
 
 namespace Orchestrator.Functions.Functions;
 
@@ -123,8 +117,7 @@ public static class ProjectActionsApi
         return TypedResults.Ok(new SyncResponse(seen, started, updated, skipped, since));
     }
 
-    private static async Task<IResult> SetRepoAsync(
-        string id, HttpRequest request, TaskQueries queries, PlatformRegistry platforms, DurableEngine engine, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> SetRepoAsync(string id, HttpRequest request, TaskQueries queries, Web.TaskActions actions, CancellationToken ct)
     {
         var body = await ReadAsync<SetRepoRequest>(request, ct);
         if (body?.Repo is not { Length: > 0 } repo)
@@ -138,23 +131,14 @@ public static class ProjectActionsApi
             return refusal!;
         }
 
-        var task = await platforms.TaskStateAsync(detail.Id, ct);
-        if (task.Status != TaskStatus.NEEDS_REPO)
+        // The rules (NEEDS_REPO only, one of the project's repos, key repo:{round}:{repo}) are TaskActions'.
+        var result = await actions.ChangeRepoAsync(detail.Id, repo, EventOrigin.FromApi(ApiActor.Of(request.HttpContext)), ct);
+        if (!result.Succeeded)
         {
-            return TypedResults.Problem($"Task '{id}' is {detail.Status}; the repo can only be set while it is NEEDS_REPO.", statusCode: StatusCodes.Status409Conflict);
+            return TypedResults.Problem(result.Message, statusCode: result.HttpStatus);
         }
 
-        var repos = task.Project.Repos ?? [task.Project.Repo];
-        var canonical = repos.FirstOrDefault(r => string.Equals(r, repo.Trim(), StringComparison.OrdinalIgnoreCase));
-        if (canonical is null)
-        {
-            return TypedResults.Problem($"'{repo}' is not one of the project's repos: {string.Join(", ", repos)}.", statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        // The manual action is recorded with the event it raises, in one transaction.
-        var action = TaskProjection.ManualAction(detail.Id, "set_repo", EventOrigin.FromApi(ApiActor.Of(request.HttpContext)),
-            new Dictionary<string, object> { ["repo"] = canonical }, clock.GetUtcNow());
-        await engine.RaiseEventAsync(detail.Id, new RepoAssigned(canonical), $"repo:{task.Round}:{canonical}", ReadModelWriter.RaisingManualAction(action), ct);
+        var canonical = (detail.Sync?.Repos ?? []).FirstOrDefault(r => string.Equals(r, repo.Trim(), StringComparison.OrdinalIgnoreCase)) ?? repo.Trim();
         return TypedResults.Accepted($"/api/tasks/{detail.Id}", new RepoAccepted(detail.Id, canonical));
     }
 

@@ -1,9 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Orchestrations.Abstractions;
-using Orchestrator.Orchestrations.ReadModel;
 using Orchestrator.Orchestrations.Tasks;
-using Orchestrator.Shared.Engine;
-using Orchestrator.Shared.ReadModel;
 using TaskStatus = Orchestrator.Orchestrations.Tasks.TaskStatus;
 
 namespace Orchestrator.Functions.Functions;
@@ -74,7 +71,7 @@ public static class TasksApi
         return access.Status == StatusCodes.Status404NotFound ? (null, notFound) : (detail, refusal);
     }
 
-    private static async Task<IResult> RetryAsync(HttpContext http, TaskQueries queries, DurableEngine engine, TimeProvider clock, string id, CancellationToken ct)
+    private static async Task<IResult> RetryAsync(HttpContext http, TaskQueries queries, Web.TaskActions actions, string id, CancellationToken ct)
     {
         var (detail, refusal) = await VisibleTaskAsync(http, queries, id, Shared.Accounts.ProjectRole.Editor);
         if (detail is null || refusal is not null)
@@ -82,16 +79,15 @@ public static class TasksApi
             return refusal!;
         }
 
-        if (await queries.StatusAsync(detail.Id, ct) is not { } current || current.Status != nameof(TaskStatus.FAILED))
+        // The rules (FAILED only, key retry:{version}, the manual action in the raise's transaction) are TaskActions'.
+        var result = await actions.RetryAsync(detail.Id, EventOrigin.FromApi(ApiActor.Of(http)), ct);
+        return result.Outcome switch
         {
-            return TypedResults.Conflict(new ProblemDetailsBody($"Task '{id}' is {detail.Status}; only FAILED tasks can be retried."));
-        }
-
-        // The manual action is recorded with the event it raises, in one transaction.
-        var action = TaskProjection.ManualAction(detail.Id, "retry", EventOrigin.FromApi(ApiActor.Of(http)),
-            detail.FailedStep is { } step ? new Dictionary<string, object> { ["resumes_at"] = step } : null, clock.GetUtcNow());
-        await engine.RaiseEventAsync(detail.Id, new RetryRequested(), $"retry:{current.Version}", ReadModelWriter.RaisingManualAction(action), ct);
-        return TypedResults.Accepted($"/api/tasks/{detail.Id}", new RetryAccepted(detail.Id, detail.FailedStep));
+            Web.TaskActionOutcome.Accepted or Web.TaskActionOutcome.AlreadyRequested =>
+                TypedResults.Accepted($"/api/tasks/{detail.Id}", new RetryAccepted(detail.Id, detail.FailedStep)),
+            Web.TaskActionOutcome.NotFound => TypedResults.NotFound(new ProblemDetailsBody($"No task '{id}'.")),
+            _ => TypedResults.Conflict(new ProblemDetailsBody(result.Message)),
+        };
     }
 }
 

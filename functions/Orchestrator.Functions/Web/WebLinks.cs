@@ -18,6 +18,15 @@ public static class WebLinks
         return new Uri(root.EndsWith('/') ? root : root + "/");
     }
 
+    /// <summary>
+    /// A link from a platform (issue, pull request, CI run, tracker item) fit for an <c>href</c>: an absolute http(s) URL, else
+    /// <c>null</c> — a <c>javascript:</c> or other scheme a misbehaving platform might send is never linked.
+    /// </summary>
+    /// <param name="url">The URL as stored.</param>
+    /// <returns>The URL, or <c>null</c>.</returns>
+    public static string? Http(string? url) =>
+        url is { Length: > 0 } && Uri.TryCreate(url, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https" ? url : null;
+
     /// <summary>An absolute link under <see cref="BaseUrl"/>.</summary>
     /// <param name="request">The current request.</param>
     /// <param name="settings">Host settings.</param>

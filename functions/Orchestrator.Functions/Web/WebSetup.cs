@@ -42,6 +42,9 @@ public static class WebSetup
         services.AddSingleton<AsanaFields>();
         services.AddSingleton<WebhookHealth>();
         services.AddSingleton<ForgeWebhookSetup>();
+        services.AddSingleton<TaskActions>();
+        services.AddSingleton<TaskPageData>();
+        services.AddSingleton<TaskCreation>();
         services.AddPostgresDataProtection();
         services.AddAuthentication(WebAuthDefaults.Scheme)
             .AddPolicyScheme(WebAuthDefaults.Scheme, "Session cookie or bearer token", o => o.ForwardDefaultSelector = context =>

@@ -241,7 +241,12 @@ public static class TaskProjection
 
         if (after.Status == TaskStatus.CANCELLED)
         {
-            return cause is WorkItemDeleted ? $"deleted in {tracker}" : $"cancelled in {tracker}";
+            return cause switch
+            {
+                WorkItemDeleted => $"deleted in {tracker}",
+                CancelRequested c => string.IsNullOrWhiteSpace(c.Reason) ? $"cancelled by {c.Actor} in Orchestrator" : $"cancelled by {c.Actor} in Orchestrator: {c.Reason.Trim()}",
+                _ => $"cancelled in {tracker}",
+            };
         }
 
         if (IsBlocked(after) && (before is null || !IsBlocked(before)))

@@ -32,6 +32,8 @@ namespace Orchestrator.Orchestrations.Tasks;
 [JsonDerivedType(typeof(ForgeLabelSet), nameof(ForgeLabelSet))]
 [JsonDerivedType(typeof(ForgeIssueClosed), nameof(ForgeIssueClosed))]
 [JsonDerivedType(typeof(TrackerReopened), nameof(TrackerReopened))]
+[JsonDerivedType(typeof(CancelRequested), nameof(CancelRequested))]
+[JsonDerivedType(typeof(NoteAdded), nameof(NoteAdded))]
 public abstract record TaskEvent;
 
 /// <summary>A tracker delivery for an item carrying the trigger label: starts the instance.</summary>

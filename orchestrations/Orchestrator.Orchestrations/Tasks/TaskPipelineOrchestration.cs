@@ -406,6 +406,14 @@ public sealed class TaskPipelineOrchestration(TaskPipelineSettings settings) : I
         step.State = s with { Item = Merge(s.Item, item) };
         var finished = s.Status is TaskStatus.DEPLOYED or TaskStatus.CANCELLED;
 
+        // The title people see follows the tracker item (a re-sync or a rename); the TaskSpec and the forge issue keep
+        // the title they were built with.
+        if (!finished && item.Name is { Length: > 0 } name && s.Title is not null && !string.Equals(name, s.Title, StringComparison.Ordinal))
+        {
+            step.State = step.State with { Title = name };
+            step.Say($"Title changed in {tracker}: {name}");
+        }
+
         if (!finished && IsLifecycle(item, WorkItemLifecycle.Cancelled))
         {
             return Cancel(step, "cancelled");

@@ -365,6 +365,74 @@ public sealed class AsanaClient : IAsanaClient
         return Parse(response, AsanaJson.ParseFieldOption);
     }
 
+    /// <summary>
+    /// Creates a task: <c>POST /tasks?opt_fields=</c><see cref="TaskOptFields"/> with <c>{"data": {"name", "notes", "projects":
+    /// [gid], "tags": [gid], "custom_fields": {field gid: option gid}}}</c> (https://developers.asana.com/reference/createtask);
+    /// Asana answers 201 with the task. Not idempotent (Asana has no idempotency key for tasks): callers guard against a repeat.
+    /// Asana then sends the project's webhooks an <c>added</c> event for the task.
+    /// </summary>
+    /// <param name="task">What to create.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The created task.</returns>
+    /// <exception cref="PlatformApiException">Non-2xx (400 for an option of another field, 403 no access) or network failure.</exception>
+    public async Task<AsanaTask> CreateTaskAsync(AsanaNewTask task, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentException.ThrowIfNullOrWhiteSpace(task.Name);
+        var data = new JsonObject
+        {
+            ["name"] = task.Name,
+            ["notes"] = task.Notes,
+            ["projects"] = new JsonArray(Gid(task.ProjectGid, nameof(task))),
+        };
+        if (task.TagGids.Count > 0)
+        {
+            data["tags"] = new JsonArray([.. task.TagGids.Select(g => (JsonNode?)JsonValue.Create(Gid(g, nameof(task))))]);
+        }
+
+        if (task.EnumFields.Count > 0)
+        {
+            var fields = new JsonObject();
+            foreach (var (field, option) in task.EnumFields)
+            {
+                fields[Gid(field, nameof(task))] = Gid(option, nameof(task));
+            }
+
+            data["custom_fields"] = fields;
+        }
+
+        using var response = await SendAsync(HttpMethod.Post, "tasks", "opt_fields=" + TaskOptFields, data, cancellationToken);
+        return Parse(response, created => AsanaJson.ParseTask(created));
+    }
+
+    /// <summary>
+    /// Every tag of a workspace: <c>GET /workspaces/{workspace_gid}/tags?limit=N&amp;opt_fields=name[&amp;offset=…]</c>
+    /// (https://developers.asana.com/reference/gettagsforworkspace), all pages.
+    /// </summary>
+    /// <param name="workspaceGid">Workspace gid.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The tags.</returns>
+    /// <exception cref="PlatformApiException">Any page fails.</exception>
+    public Task<IReadOnlyList<AsanaTag>> ListWorkspaceTagsAsync(string workspaceGid, CancellationToken cancellationToken) =>
+        ListAllAsync($"workspaces/{Gid(workspaceGid, nameof(workspaceGid))}/tags", "opt_fields=name", AsanaJson.ParseTag, t => t.Gid, cancellationToken);
+
+    /// <summary>
+    /// Creates a tag: <c>POST /workspaces/{workspace_gid}/tags?opt_fields=name</c> with <c>{"data":{"name": …}}</c>
+    /// (https://developers.asana.com/reference/createtagforworkspace); 201 with the tag. Asana allows several tags of one
+    /// name, so callers look for an existing one first.
+    /// </summary>
+    /// <param name="workspaceGid">Workspace gid.</param>
+    /// <param name="name">Tag name.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The tag.</returns>
+    /// <exception cref="PlatformApiException">Non-2xx or network failure.</exception>
+    public async Task<AsanaTag> CreateTagAsync(string workspaceGid, string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        using var response = await SendAsync(HttpMethod.Post, $"workspaces/{Gid(workspaceGid, nameof(workspaceGid))}/tags", "opt_fields=name", new JsonObject { ["name"] = name }, cancellationToken);
+        return Parse(response, AsanaJson.ParseTag);
+    }
+
     private async Task SetCompletedAsync(string taskGid, bool completed, CancellationToken cancellationToken)
     {
         var path = "tasks/" + Gid(taskGid, nameof(taskGid));

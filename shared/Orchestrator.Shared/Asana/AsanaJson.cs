@@ -30,6 +30,8 @@ internal static class AsanaJson
             Object(m, "section") is { } n ? String(n, "name") : null)),
         Time(task, "modified_at"));
 
+    public static AsanaTag ParseTag(JsonElement tag) => new(RequiredString(tag, "gid"), String(tag, "name") ?? "");
+
     public static AsanaStory ParseStory(JsonElement story) => new(
         RequiredString(story, "gid"),
         String(story, "resource_subtype"),

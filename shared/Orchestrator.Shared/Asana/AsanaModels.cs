@@ -93,6 +93,14 @@ public sealed record AsanaTask(
         CustomFields.FirstOrDefault(f => f.Name == fieldName)?.EnumValue;
 }
 
+/// <summary>A task to create (<see cref="IAsanaClient.CreateTaskAsync"/>).</summary>
+/// <param name="ProjectGid">The project it is added to.</param>
+/// <param name="Name">Title.</param>
+/// <param name="Notes">Description, plain text.</param>
+/// <param name="TagGids">Tags to put on it.</param>
+/// <param name="EnumFields">Enum custom field gid → option gid (fields of the project).</param>
+public sealed record AsanaNewTask(string ProjectGid, string Name, string Notes, IReadOnlyList<string> TagGids, IReadOnlyDictionary<string, string> EnumFields);
+
 /// <summary>A story (comment or system activity) on a task (https://developers.asana.com/reference/stories).</summary>
 /// <param name="Gid">Story gid.</param>
 /// <param name="ResourceSubtype">E.g. <c>comment_added</c> for a comment, <c>marked_complete</c>, <c>added_to_tag</c>, ….</param>

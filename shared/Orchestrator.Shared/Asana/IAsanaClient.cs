@@ -43,6 +43,15 @@ public interface IAsanaClient
     /// <summary><c>POST /custom_fields/{custom_field_gid}/enum_options</c> with <c>{"data":{"name": …}}</c>: adds an option at the end of an enum field.</summary>
     Task<AsanaFieldOption> CreateEnumOptionAsync(string customFieldGid, string name, CancellationToken cancellationToken);
 
+    /// <summary><c>POST /tasks</c> with <c>name</c>, <c>notes</c>, <c>projects</c>, <c>tags</c> and enum <c>custom_fields</c>: the created task.</summary>
+    Task<AsanaTask> CreateTaskAsync(AsanaNewTask task, CancellationToken cancellationToken);
+
+    /// <summary>Every tag of a workspace (<c>GET /workspaces/{workspace_gid}/tags</c>, every page).</summary>
+    Task<IReadOnlyList<AsanaTag>> ListWorkspaceTagsAsync(string workspaceGid, CancellationToken cancellationToken);
+
+    /// <summary><c>POST /workspaces/{workspace_gid}/tags</c> with <c>{"data":{"name": …}}</c>: the created tag.</summary>
+    Task<AsanaTag> CreateTagAsync(string workspaceGid, string name, CancellationToken cancellationToken);
+
     /// <summary>Tasks of a project modified since a time (<c>GET /tasks?project=…&amp;modified_since=…</c>, every page).</summary>
     Task<IReadOnlyList<AsanaTask>> ListProjectTasksModifiedSinceAsync(string projectGid, DateTimeOffset modifiedSince, CancellationToken cancellationToken);
 }

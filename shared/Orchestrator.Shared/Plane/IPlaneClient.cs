@@ -34,6 +34,13 @@ public sealed record PlaneWorkItem(
     DateTimeOffset? CreatedAt,
     DateTimeOffset? UpdatedAt = null);
 
+/// <summary>A work item to create (<see cref="IPlaneClient.CreateWorkItemAsync"/>).</summary>
+/// <param name="Name">Title (1–255 characters).</param>
+/// <param name="DescriptionHtml">Description as HTML.</param>
+/// <param name="LabelIds">Label UUIDs to attach.</param>
+/// <param name="ExternalId">Our idempotency key (<c>external_id</c> with <c>external_source</c> = <c>orchestrator</c>): creating again with the same key answers the item made the first time.</param>
+public sealed record PlaneNewWorkItem(string Name, string DescriptionHtml, IReadOnlyList<string> LabelIds, string ExternalId);
+
 /// <summary>A comment on a work item.</summary>
 /// <param name="Id">Comment UUID.</param>
 /// <param name="CommentHtml">Body as HTML.</param>
@@ -71,4 +78,16 @@ public interface IPlaneClient
     /// <c>orchestrator</c> and <c>external_id</c> = <paramref name="externalId"/> (our idempotency key).
     /// </summary>
     Task<PlaneComment> CreateCommentAsync(string projectId, string workItemId, string commentHtml, string externalId, CancellationToken cancellationToken);
+
+    /// <summary>All labels of the project (<c>GET …/labels/</c>, every page).</summary>
+    Task<IReadOnlyList<PlaneLabel>> ListLabelsAsync(string projectId, CancellationToken cancellationToken);
+
+    /// <summary><c>POST …/labels/</c> with <c>{"name": …}</c>; a label of that name that exists already (409) is answered as is.</summary>
+    Task<PlaneLabel> CreateLabelAsync(string projectId, string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>POST …/work-items/</c> with <c>name</c>, <c>description_html</c>, <c>labels</c>, <c>external_source</c> and
+    /// <c>external_id</c>; an item created before with the same external id (409) is fetched and answered instead.
+    /// </summary>
+    Task<PlaneWorkItem> CreateWorkItemAsync(string projectId, PlaneNewWorkItem item, CancellationToken cancellationToken);
 }

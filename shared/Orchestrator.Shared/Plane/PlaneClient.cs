@@ -268,6 +268,85 @@ public sealed class PlaneClient : IPlaneClient
         }
     }
 
+    /// <summary>
+    /// Every label of the project: <c>GET …/projects/{project_id}/labels/?per_page=N[&amp;cursor=…]</c>
+    /// (<c>LabelListCreateAPIEndpoint.get</c>, paginated like every list).
+    /// </summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The labels.</returns>
+    /// <exception cref="PlatformApiException">Any page fails, or the pages do not advance.</exception>
+    public async Task<IReadOnlyList<PlaneLabel>> ListLabelsAsync(string projectId, CancellationToken cancellationToken) =>
+        await ListAllAsync(ProjectPath(projectId) + "labels/", PlaneJson.ParseLabel, l => l.Id, cancellationToken);
+
+    /// <summary>
+    /// <c>POST …/projects/{project_id}/labels/</c> with <c>{"name": …}</c> (<c>LabelListCreateAPIEndpoint.post</c>): 201 with
+    /// the label; a label of the same name in the project is an <c>IntegrityError</c> Plane answers 409
+    /// <c>{"error": …, "id": "&lt;existing&gt;"}</c>, which is returned as that label (so two callers racing both get it).
+    /// </summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="name">Label name (at most 255 characters).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The label.</returns>
+    /// <exception cref="PlatformApiException">Non-2xx (other than that 409) or network failure.</exception>
+    public async Task<PlaneLabel> CreateLabelAsync(string projectId, string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var path = ProjectPath(projectId) + "labels/";
+        using var response = await SendAsync(HttpMethod.Post, path, query: null, new JsonObject { ["name"] = name }, acceptConflict: true, cancellationToken);
+        if (response.Status != HttpStatusCode.Conflict)
+        {
+            return Parse(response, PlaneJson.ParseLabel);
+        }
+
+        return PlaneJson.ConflictId(response.Json) is { } existing
+            ? new PlaneLabel(existing, name)
+            : throw new PlatformApiException(Platform, response.Operation, HttpStatusCode.Conflict, ErrorMessage(response.Json) ?? "conflict without the existing label's id", isTransient: false);
+    }
+
+    /// <summary>
+    /// <c>POST …/projects/{project_id}/work-items/</c> with <c>{"name", "description_html", "labels": [uuid], "external_source":
+    /// "orchestrator", "external_id"}</c> (<c>IssueListCreateAPIEndpoint.post</c>): 201 with the unexpanded work item (labels
+    /// and state as UUIDs). Plane refuses a second item with the same <c>external_source</c> + <c>external_id</c> in the
+    /// project with 409 <c>{"error", "id"}</c>; that item is fetched (<see cref="GetWorkItemAsync"/>) and returned, so a
+    /// repeated create makes one item. The new item lands in the project's default state, and Plane sends its
+    /// <c>issue</c>/<c>created</c> webhook.
+    /// </summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="item">What to create.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The work item.</returns>
+    /// <exception cref="PlatformApiException">Non-2xx (other than that 409) or network failure.</exception>
+    public async Task<PlaneWorkItem> CreateWorkItemAsync(string projectId, PlaneNewWorkItem item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentException.ThrowIfNullOrWhiteSpace(item.Name);
+        ArgumentException.ThrowIfNullOrEmpty(item.ExternalId);
+        if (item.ExternalId.Length > 255)
+        {
+            throw new ArgumentException("Plane stores external_id in 255 characters.", nameof(item));
+        }
+
+        var path = ProjectPath(projectId) + "work-items/";
+        var body = new JsonObject
+        {
+            ["name"] = item.Name,
+            ["description_html"] = item.DescriptionHtml,
+            ["labels"] = new JsonArray([.. item.LabelIds.Select(id => (JsonNode?)JsonValue.Create(Uuid(id, nameof(item))))]),
+            ["external_source"] = ExternalSource,
+            ["external_id"] = item.ExternalId,
+        };
+        using var response = await SendAsync(HttpMethod.Post, path, query: null, body, acceptConflict: true, cancellationToken);
+        if (response.Status != HttpStatusCode.Conflict)
+        {
+            return Parse(response, root => PlaneJson.ParseWorkItem(root, projectId));
+        }
+
+        return PlaneJson.ConflictId(response.Json) is { } existing
+            ? await GetWorkItemAsync(projectId, existing, cancellationToken)
+            : throw new PlatformApiException(Platform, response.Operation, HttpStatusCode.Conflict, ErrorMessage(response.Json) ?? "conflict without the existing work item's id", isTransient: false);
+    }
+
     /// <summary>Every page of a Plane list (cursor pagination).</summary>
     /// <param name="path">List path.</param>
     /// <param name="parse">Parses one element.</param>

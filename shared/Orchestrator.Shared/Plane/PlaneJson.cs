@@ -73,6 +73,24 @@ internal static class PlaneJson
             OptionalString(comment, "external_id"));
     }
 
+    /// <summary>A label from <c>LabelSerializer</c> output.</summary>
+    /// <param name="label">The JSON object.</param>
+    /// <exception cref="FormatException">No <c>id</c>.</exception>
+    public static PlaneLabel ParseLabel(JsonElement label)
+    {
+        RequireObject(label, "label");
+        return new PlaneLabel(RequiredString(label, "id"), OptionalString(label, "name") ?? "");
+    }
+
+    /// <summary>The <c>id</c> of a 409 answer (<c>{"error": …, "id": "&lt;existing&gt;"}</c>), normalised, or <c>null</c>.</summary>
+    /// <param name="body">The answer's JSON, if any.</param>
+    /// <returns>The UUID.</returns>
+    public static string? ConflictId(JsonDocument? body) =>
+        body?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
+            && Guid.TryParse(id.GetString(), out var guid)
+            ? guid.ToString("D")
+            : null;
+
     private static PlaneState? ParseWorkItemState(JsonElement? state) => state switch
     {
         null or { ValueKind: JsonValueKind.Null } => null,

@@ -36,7 +36,9 @@ namespace Orchestrator.Simulators.Asana;
 /// <c>X-Hook-Secret</c> and answers 201 (with the secret in the body's <c>X-Hook-Secret</c>) only when the target
 /// answered 200/204 echoing that header; otherwise 400 and no webhook. Unlike Asana, loopback targets are allowed.
 /// Changes made "as a person" (<see cref="SetEnumCustomFieldAsync"/>, <see cref="AddTagAsync"/>, …) send compact
-/// events (ids only) to every active webhook on the task or its project; REST calls made through the API do not.
+/// events (ids only) to every active webhook on the task or its project; REST calls made through the API do not, except
+/// <c>POST /tasks</c>, whose task's <c>added</c> event reaches the project's webhooks as Asana sends it.
+/// Also simulated: <c>POST /tasks</c>, <c>GET|POST /workspaces/{gid}/tags</c>.
 /// </para>
 /// </remarks>
 public sealed class AsanaSimulator : IAsyncDisposable
@@ -66,6 +68,7 @@ public sealed class AsanaSimulator : IAsyncDisposable
     private readonly ConcurrentQueue<AsanaSimDelivery> _deliveries = new();
     private readonly ConcurrentQueue<AsanaSimHandshake> _handshakes = new();
     private readonly ConcurrentQueue<(HttpStatusCode Status, TimeSpan? RetryAfter)> _faults = new();
+    private readonly ConcurrentBag<Task> _background = [];
     private readonly HttpClient _outbound = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
     private long _nextGid = 1_200_000_000_000_000;
 
@@ -482,6 +485,15 @@ public sealed class AsanaSimulator : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        try
+        {
+            await System.Threading.Tasks.Task.WhenAll(_background);
+        }
+        catch (Exception)
+        {
+            // Background events report to nobody; a receiver that went away must not break disposal.
+        }
+
         _outbound.Dispose();
         await Host.DisposeAsync();
     }
@@ -580,6 +592,9 @@ public sealed class AsanaSimulator : IAsyncDisposable
     {
         endpoints.MapGet(ApiPrefix + "/tasks/{gid}", Handle(["opt_fields", "opt_pretty"], GetTask));
         endpoints.MapPut(ApiPrefix + "/tasks/{gid}", Handle(["opt_fields", "opt_pretty"], UpdateTask));
+        endpoints.MapPost(ApiPrefix + "/tasks", Handle(["opt_fields", "opt_pretty"], CreateTaskApi));
+        endpoints.MapGet(ApiPrefix + "/workspaces/{gid}/tags", Handle(["opt_fields", "opt_pretty", "limit", "offset"], ListTags));
+        endpoints.MapPost(ApiPrefix + "/workspaces/{gid}/tags", Handle(["opt_fields", "opt_pretty"], CreateTagApi));
         endpoints.MapGet(ApiPrefix + "/tasks", Handle(["opt_fields", "opt_pretty", "limit", "offset", "project", "modified_since", "completed_since"], ListTasks));
         endpoints.MapGet(ApiPrefix + "/tasks/{gid}/stories", Handle(["opt_fields", "opt_pretty", "limit", "offset"], ListStories));
         endpoints.MapPost(ApiPrefix + "/tasks/{gid}/stories", Handle(["opt_fields", "opt_pretty"], CreateStory));
@@ -701,6 +716,133 @@ public sealed class AsanaSimulator : IAsyncDisposable
             return new Answer(200, new JsonObject { ["data"] = Select(TaskJson(task), OptFields(context, TaskJson(task))) });
         }
     }
+
+    /// <summary>
+    /// <c>POST /tasks</c> (createTask): <c>name</c>, <c>notes</c>, exactly one known project in <c>projects</c>, known tag gids in
+    /// <c>tags</c>, and <c>custom_fields</c> mapping enum fields attached to that project to one of their enabled options.
+    /// The task gets every field of the project (unset unless given); 201; then the project's webhooks get an
+    /// <c>added</c> event for it (sent after the answer, as Asana delivers events later).
+    /// </summary>
+    private Answer CreateTaskApi(HttpContext context)
+    {
+        var data = Data(context);
+        TaskData task;
+        JsonObject json;
+        lock (_gate)
+        {
+            if (data.FirstOrDefault(p => p.Key is not ("name" or "notes" or "projects" or "tags" or "custom_fields")) is { Key: { } unknown })
+            {
+                throw new BadRequest(400, $"{unknown}: not simulated for task creation");
+            }
+
+            var projects = data["projects"] as JsonArray;
+            var projectGid = projects is { Count: 1 } && projects[0] is JsonValue pv && pv.TryGetValue<string>(out var g) ? g : null;
+            if (projectGid is null || !_projects.ContainsKey(projectGid))
+            {
+                throw new BadRequest(projectGid is null ? 400 : 404, projectGid is null ? "projects: exactly one project gid is simulated" : $"projects: Unknown object: {projectGid}");
+            }
+
+            var now = Now();
+            task = new TaskData(NewGid(), projectGid, now)
+            {
+                Name = data["name"]?.GetValue<string>() ?? "",
+                Notes = data["notes"]?.GetValue<string>() ?? "",
+                ModifiedAt = now,
+            };
+            foreach (var setting in _fieldSettings.Where(f => f.ProjectGid == projectGid))
+            {
+                task.EnumValues[setting.FieldGid] = null;
+            }
+
+            foreach (var tag in data["tags"] as JsonArray ?? [])
+            {
+                var tagGid = tag?.GetValue<string>() ?? "";
+                if (!_tags.ContainsKey(tagGid))
+                {
+                    throw new BadRequest(404, $"tags: Unknown object: {tagGid}");
+                }
+
+                task.Tags.Add(tagGid);
+            }
+
+            foreach (var (fieldGid, value) in data["custom_fields"] as JsonObject ?? [])
+            {
+                if (!task.EnumValues.ContainsKey(fieldGid) || !_fields.TryGetValue(fieldGid, out var field))
+                {
+                    throw new BadRequest(400, $"custom_fields: Custom field with ID {fieldGid} is not on given object");
+                }
+
+                var optionGid = value is JsonValue ov && ov.TryGetValue<string>(out var o) ? o : null;
+                if (field.Options.FirstOrDefault(x => x.Gid == optionGid) is not { Enabled: true } option)
+                {
+                    throw new BadRequest(400, $"custom_fields: enum_value {optionGid} is not an enabled option of {field.Name}");
+                }
+
+                task.EnumValues[fieldGid] = option.Gid;
+            }
+
+            _tasks[task.Gid] = task;
+            json = TaskJson(task);
+        }
+
+        var added = EventBase("added", new JsonObject { ["gid"] = task.Gid, ["resource_type"] = "task", ["resource_subtype"] = "default_task" });
+        added["user"] = new JsonObject { ["gid"] = ApiUserGid, ["resource_type"] = "user" };
+        added["parent"] = new JsonObject { ["gid"] = task.ProjectGid, ["resource_type"] = "project" };
+        _background.Add(System.Threading.Tasks.Task.Run(() => SendEventAsync(task.Gid, added, deliver: true, CancellationToken.None)));
+        return new Answer(201, new JsonObject { ["data"] = Select(json, OptFields(context, json)) });
+    }
+
+    /// <summary><c>GET /workspaces/{gid}/tags</c> (getTagsForWorkspace): the workspace's tags, compact (<c>name</c>) unless <c>opt_fields</c> says.</summary>
+    private Answer ListTags(HttpContext context)
+    {
+        var workspace = (string)context.Request.RouteValues["gid"]!;
+        lock (_gate)
+        {
+            if (workspace != WorkspaceGid)
+            {
+                throw new BadRequest(404, $"workspace: Unknown object: {workspace}");
+            }
+
+            var tags = _tags.Select(t => (JsonNode?)TagJson(t.Key, t.Value)).ToList();
+            var fields = OptFields(context, TagJson("0", ""));
+            return Page(context, $"/workspaces/{workspace}/tags", [.. tags.Select(t => fields is null ? t : Select(t, fields))]);
+        }
+    }
+
+    /// <summary><c>POST /workspaces/{gid}/tags</c> (createTagForWorkspace) with <c>name</c>: 201 with the tag (Asana allows repeated names).</summary>
+    private Answer CreateTagApi(HttpContext context)
+    {
+        var workspace = (string)context.Request.RouteValues["gid"]!;
+        var data = Data(context);
+        lock (_gate)
+        {
+            if (workspace != WorkspaceGid)
+            {
+                throw new BadRequest(404, $"workspace: Unknown object: {workspace}");
+            }
+
+            var name = data["name"]?.GetValue<string>();
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new BadRequest(400, "name: Missing input");
+            }
+
+            var gid = NewGid();
+            _tags[gid] = name;
+            var json = TagJson(gid, name);
+            return new Answer(201, new JsonObject { ["data"] = Select(json, OptFields(context, json)) });
+        }
+    }
+
+    private JsonObject TagJson(string gid, string name) => new()
+    {
+        ["gid"] = gid,
+        ["resource_type"] = "tag",
+        ["name"] = name,
+        ["color"] = "light-green",
+        ["notes"] = "",
+        ["workspace"] = new JsonObject { ["gid"] = WorkspaceGid, ["resource_type"] = "workspace" },
+    };
 
     private Answer ListTasks(HttpContext context)
     {

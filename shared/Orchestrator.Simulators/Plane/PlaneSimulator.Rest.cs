@@ -22,6 +22,7 @@ public sealed partial class PlaneSimulator
         foreach (var items in new[] { "work-items", "issues" })
         {
             project.MapGet($"/{items}/", (HttpContext context, string projectId) => ListWorkItems(context, projectId));
+            project.MapPost($"/{items}/", (HttpContext context, string projectId) => CreateWorkItemApiAsync(context, projectId));
             project.MapGet($"/{items}/{{workItemId:guid}}/", (HttpContext context, string projectId, string workItemId) =>
                 GetWorkItem(context, projectId, workItemId));
             project.MapPatch($"/{items}/{{workItemId:guid}}/", (HttpContext context, string projectId, string workItemId) =>
@@ -35,6 +36,8 @@ public sealed partial class PlaneSimulator
         }
 
         project.MapGet("/states/", (HttpContext context, string projectId) => ListStates(context, projectId));
+        project.MapGet("/labels/", (HttpContext context, string projectId) => ListLabels(context, projectId));
+        project.MapPost("/labels/", (HttpContext context, string projectId) => CreateLabelApiAsync(context, projectId));
     }
 
     /// <summary>Django's slash redirect, DRF authentication and the project-member permission, in Plane's order.</summary>
@@ -270,6 +273,155 @@ public sealed partial class PlaneSimulator
         return result;
     }
 
+    /// <summary>
+    /// <c>POST …/work-items/</c> (<c>IssueListCreateAPIEndpoint.post</c>): <c>name</c> required (1–255), optional
+    /// <c>description_html</c>, <c>labels</c> (UUIDs of the project's labels), <c>external_source</c> + <c>external_id</c>
+    /// (a repeat in the project answers 409 <c>{"error", "id"}</c>, not recorded: clients rely on it). The item lands in the
+    /// default state with the next sequence id; 201 with the unexpanded serializer; the <c>issue</c>/<c>created</c> webhook
+    /// follows when <see cref="EchoApiChangesAsWebhooks"/>.
+    /// </summary>
+    private async Task<PlaneResult> CreateWorkItemApiAsync(HttpContext context, string projectId)
+    {
+        var body = await ReadObjectAsync(context);
+        if (body is null)
+        {
+            return BadJson(context);
+        }
+
+        JsonObject? echo = null;
+        PlaneResult result;
+        lock (_gate)
+        {
+            var project = _projects[projectId];
+            foreach (var key in body.Select(p => p.Key).Except(["name", "description_html", "labels", "external_source", "external_id"]))
+            {
+                Host.RecordUnexpected($"plane: work item field {key} is not simulated (ignored)");
+            }
+
+            var errors = new JsonObject();
+            var name = OptionalString(body, "name");
+            if (string.IsNullOrEmpty(name))
+            {
+                errors["name"] = new JsonArray(body.ContainsKey("name") ? "This field may not be blank." : "This field is required.");
+            }
+            else if (name.Length > 255)
+            {
+                errors["name"] = new JsonArray("Ensure this field has no more than 255 characters.");
+            }
+
+            var labelIds = new List<string>();
+            if (body["labels"] is JsonArray labels)
+            {
+                foreach (var label in labels)
+                {
+                    var labelId = label is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
+                    if (labelId is null || project.Labels.All(l => l.Id != labelId))
+                    {
+                        errors["labels"] = new JsonArray($"Invalid pk \"{labelId ?? label?.ToJsonString()}\" - object does not exist.");
+                        break;
+                    }
+
+                    labelIds.Add(labelId);
+                }
+            }
+
+            if (errors.Count > 0)
+            {
+                Host.RecordUnexpected($"plane: POST {context.Request.Path} rejected: {errors.ToJsonString()}");
+                return PlaneResult.Json(StatusCodes.Status400BadRequest, errors);
+            }
+
+            var externalSource = OptionalString(body, "external_source");
+            var externalId = OptionalString(body, "external_id");
+            if (!string.IsNullOrEmpty(externalSource) && !string.IsNullOrEmpty(externalId)
+                && _workItems.Values.FirstOrDefault(w => w.ProjectId == projectId && w.ExternalSource == externalSource && w.ExternalId == externalId) is { } existing)
+            {
+                return PlaneResult.Json(StatusCodes.Status409Conflict, new JsonObject
+                {
+                    ["error"] = "Issue with the same external id and external source already exists",
+                    ["id"] = existing.Id,
+                });
+            }
+
+            var now = Now();
+            var item = new WorkItemData(NewId(), projectId, ++project.LastSequenceId, now)
+            {
+                Name = name!,
+                DescriptionHtml = OptionalString(body, "description_html") ?? "<p></p>",
+                StateId = project.States.First(st => st.IsDefault).Id,
+                UpdatedAt = now,
+                CreatedBy = ApiUserId,
+                UpdatedBy = ApiUserId,
+                ExternalSource = externalSource,
+                ExternalId = externalId,
+            };
+            item.LabelIds.AddRange(labelIds.Distinct(StringComparer.Ordinal));
+            _workItems.Add(item.Id, item);
+            result = PlaneResult.Json(StatusCodes.Status201Created, IssueRest(item, []));
+            if (EchoApiChangesAsWebhooks)
+            {
+                echo = IssueEnvelope("issue.created.json", item, null, null, null, ApiActor());
+            }
+        }
+
+        if (echo is not null)
+        {
+            Echo("issue", echo);
+        }
+
+        return result;
+    }
+
+    /// <summary><c>GET …/labels/</c>: the project's labels (paginated, newest first as <c>order_by("-created_at")</c>).</summary>
+    private PlaneResult ListLabels(HttpContext context, string projectId)
+    {
+        List<JsonObject> labels;
+        lock (_gate)
+        {
+            var project = _projects[projectId];
+            labels = [.. project.Labels.AsEnumerable().Reverse().Select(l => LabelRest(project, l))];
+        }
+
+        return Paginate(context, labels);
+    }
+
+    /// <summary><c>POST …/labels/</c> with <c>name</c> (required): 201 with the label; the same name again → 409 <c>{"error", "id"}</c> (Plane's <c>IntegrityError</c> answer).</summary>
+    private async Task<PlaneResult> CreateLabelApiAsync(HttpContext context, string projectId)
+    {
+        var body = await ReadObjectAsync(context);
+        if (body is null)
+        {
+            return BadJson(context);
+        }
+
+        lock (_gate)
+        {
+            foreach (var key in body.Select(p => p.Key).Except(["name", "color", "description"]))
+            {
+                Host.RecordUnexpected($"plane: label field {key} is not simulated (ignored)");
+            }
+
+            var project = _projects[projectId];
+            var name = OptionalString(body, "name");
+            if (string.IsNullOrEmpty(name))
+            {
+                Host.RecordUnexpected($"plane: POST {context.Request.Path} without a name → 400");
+                return PlaneResult.Json(StatusCodes.Status400BadRequest, new JsonObject { ["name"] = new JsonArray("This field is required.") });
+            }
+
+            if (project.Labels.FirstOrDefault(l => l.Name == name) is { } existing)
+            {
+                return PlaneResult.Json(StatusCodes.Status409Conflict, new JsonObject
+                {
+                    ["error"] = "Label with the same name already exists in the project",
+                    ["id"] = existing.Id,
+                });
+            }
+
+            return PlaneResult.Json(StatusCodes.Status201Created, LabelRest(project, EnsureLabelLocked(project, name)));
+        }
+    }
+
     private PlaneResult ListStates(HttpContext context, string projectId)
     {
         List<JsonObject> states;
@@ -487,8 +639,8 @@ public sealed partial class PlaneSimulator
             ["completed_at"] = item.CompletedAt is { } done ? PlaneWire.Timestamp(done) : null,
             ["archived_at"] = null,
             ["is_draft"] = false,
-            ["external_source"] = null,
-            ["external_id"] = null,
+            ["external_source"] = item.ExternalSource,
+            ["external_id"] = item.ExternalId,
             ["created_by"] = item.CreatedBy,
             ["updated_by"] = item.UpdatedBy,
             ["project"] = item.ProjectId,

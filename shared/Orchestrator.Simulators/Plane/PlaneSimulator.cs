@@ -30,6 +30,9 @@ namespace Orchestrator.Simulators.Plane;
 /// <c>POST work-items/{id}/comments/</c> (201; 409 with <c>{"error","id"}</c> when <c>external_source</c> +
 /// <c>external_id</c> already exist in the project).</item>
 /// <item><c>GET states/</c> (paginated, ordered by <c>sequence</c>).</item>
+/// <item><c>POST work-items/</c> (201, unexpanded; 409 with <c>{"error","id"}</c> for a repeated <c>external_source</c> +
+/// <c>external_id</c>; the <c>issue</c>/<c>created</c> webhook follows when API changes are echoed).</item>
+/// <item><c>GET labels/</c> (paginated), <c>POST labels/</c> (201; 409 with <c>{"error","id"}</c> for a name the project has).</item>
 /// </list>
 /// <para>
 /// Errors use Plane's real status codes, and every one of them is also recorded with
@@ -431,6 +434,29 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         return await MaybeDeliverAsync(deliver, "issue", payload, cancellationToken);
     }
 
+    /// <summary>A user renames the work item; sends <c>issue</c>/<c>updated</c> with <c>activity.field = "name"</c>.</summary>
+    /// <param name="workItemId">Work item UUID.</param>
+    /// <param name="name">New title.</param>
+    /// <param name="deliver"><c>false</c> changes the state but sends nothing.</param>
+    /// <param name="cancellationToken">Cancels the delivery.</param>
+    /// <returns>The delivery and the receiver's status, or nulls when not delivered.</returns>
+    public async Task<(SimulatedDelivery? Delivery, HttpStatusCode? Status)> RenameAsync(
+        string workItemId, string name, bool deliver = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        JsonObject payload;
+        lock (_gate)
+        {
+            var item = LiveWorkItem(workItemId);
+            var before = item.Name;
+            item.Name = name;
+            Touch(item, HumanUserId);
+            payload = IssueEnvelope("issue.updated.labels.json", item, "name", name, before, HumanActor());
+        }
+
+        return await MaybeDeliverAsync(deliver, "issue", payload, cancellationToken);
+    }
+
     /// <summary>A user moves the work item to another state; sends <c>issue</c>/<c>updated</c> with <c>activity.field = "state_id"</c>.</summary>
     /// <param name="workItemId">Work item UUID.</param>
     /// <param name="stateName">Target state name, e.g. <c>Cancelled</c>.</param>
@@ -796,6 +822,10 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
         public DateTimeOffset? DeletedAt { get; set; }
 
         public string Priority { get; } = "none";
+
+        public string? ExternalSource { get; init; }
+
+        public string? ExternalId { get; init; }
 
         public List<string> LabelIds { get; } = [];
 

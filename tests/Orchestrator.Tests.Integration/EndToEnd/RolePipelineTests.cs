@@ -33,7 +33,7 @@ public sealed class RolePipelineTests
     }
 
     /// <summary>A bare "remote" with one commit on main holding the pipeline definition.</summary>
-    private static string CreateRemote(TempDirectory dir)
+    internal static string CreateRemote(TempDirectory dir)
     {
         var remote = dir.Sub("remote.git");
         var seed = dir.Sub("seed");
@@ -54,7 +54,7 @@ public sealed class RolePipelineTests
         return remote;
     }
 
-    private static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(
+    internal static async Task<(Harness Harness, string Remote, string Prompts)> StartAsync(
         TempDirectory dir, decimal budgetUsd, bool rejectOnce = true, string? hold = null, Action<Dictionary<string, string?>>? tweak = null)
     {
         var remote = CreateRemote(dir);

@@ -97,4 +97,40 @@ public sealed class TaskPipelineActionsTests
         Assert.Contains("Line one<br>line &lt;two&gt;", html);
         Assert.StartsWith("Note by bob: Line one", d.Summary);
     }
+
+    [Fact]
+    public void Cancel_and_note_events_survive_the_engine_json_round_trip()
+    {
+        // The engine stores raised events polymorphically ($type); an event type missing from the list cannot be raised.
+        foreach (TaskEvent e in new TaskEvent[] { new CancelRequested("alice", "dup"), new NoteAdded("n-1", "bob", "hello") })
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(e, Orchestrator.Shared.Engine.EngineJson.Options);
+            Assert.Contains($"\"$type\":\"{e.GetType().Name}\"", json, StringComparison.Ordinal);
+            Assert.Equal(e, System.Text.Json.JsonSerializer.Deserialize<TaskEvent>(json, Orchestrator.Shared.Engine.EngineJson.Options));
+        }
+    }
+
+    [Fact]
+    public void A_cancel_by_a_person_is_named_in_the_status_change_of_the_read_model()
+    {
+        var before = At(TaskStatus.ISSUE_CREATED);
+        var d = _decider.Decide(before, new CancelRequested("alice", "duplicate of WEB-7"), T0);
+        var result = Orchestrator.Orchestrations.ReadModel.TaskProjection.Project(before, d.State, new CancelRequested("alice", "duplicate of WEB-7"), nameof(CancelRequested),
+            new EventOrigin(EventSources.User, "alice"), T0);
+        var change = Assert.Single(result.Events, e => e.EventType == Orchestrator.Orchestrations.ReadModel.TaskEventTypes.StatusChanged);
+        Assert.Equal("cancelled by alice in Orchestrator: duplicate of WEB-7", change.Summary["reason"]);
+        Assert.Equal(("user", "alice"), (change.Source, change.Actor));
+    }
+
+    [Theory]
+    [InlineData(TaskStatus.ISSUE_CREATED, "Add a /healthz endpoint")]
+    [InlineData(TaskStatus.DEPLOYED, "Add a health endpoint")]
+    public void The_title_follows_the_tracker_item_until_the_task_is_finished(TaskStatus status, string expected)
+    {
+        var state = At(status);
+        var d = _decider.Decide(state, new WorkItemUpdated(state.Item with { Name = "Add a /healthz endpoint" }), T0);
+        Assert.Equal(expected, d.State.Title);
+        Assert.Equal(status, d.State.Status);
+        Assert.Equal("# spec", d.State.TaskSpec); // the TaskSpec keeps the title it was built with
+    }
 }

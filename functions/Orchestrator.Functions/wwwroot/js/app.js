@@ -1,5 +1,5 @@
 // Orchestrator's little JavaScript. Every page works without it; it adds: the antiforgery header on htmx requests,
-// copy buttons, and confirmation prompts for destructive forms.
+// copy buttons, confirmation prompts for destructive forms and selects that submit their form.
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -23,6 +23,18 @@
         button.textContent = "Copied";
         setTimeout(function () { button.textContent = old; }, 1200);
       });
+    }
+  });
+
+  // A select marked data-autosubmit submits its form when changed (the form's button does the same without JavaScript).
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest ? event.target.closest("select[data-autosubmit]") : null;
+    if (select && select.form) {
+      if (select.form.requestSubmit) {
+        select.form.requestSubmit();
+      } else {
+        select.form.submit();
+      }
     }
   });
 
