@@ -79,6 +79,7 @@ public static class OrchestratorApp
         api.MapQueueApi();
         api.MapProjectsApi();
         api.MapProjectActionsApi();
+        api.MapAnalyticsApi();
         app.MapRazorPages();
         return app;
     }
@@ -132,6 +133,7 @@ public static class OrchestratorApp
         services.AddSingleton<WebhookStatsFilter>();
         services.AddSingleton<TaskQueries>();
         services.AddSingleton<ReadModelQueries>();
+        services.AddSingleton<AnalyticsQueries>();
         services.AddProjects(settings);
 
         // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
