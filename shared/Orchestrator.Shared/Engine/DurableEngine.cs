@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using Orchestrator.Orchestrations.Abstractions;
+using Orchestrator.Shared.Observability;
 using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.Engine;
@@ -258,6 +259,7 @@ public sealed class DurableEngine(
     public async Task<WorkOutcome> ProcessAsync(ClaimedWork work, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("Instance {InstanceId} {Work} (work item {WorkItemId})", work.InstanceId ?? "-", work.Name, work.Id);
+        using var context = await ContextScopeAsync(work, cancellationToken);
         if (work.Kind != WorkKinds.Activity)
         {
             try
@@ -278,6 +280,23 @@ public sealed class DurableEngine(
         {
             return await FailAsync(work, $"Activity '{work.Name}' is not registered in this host.", transient: false, null, deliverFailure: true, cancellationToken);
         }
+
+        // Timed from the run to its recorded outcome: what the activity costs the queue (issue #11 §3).
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = await RunActivityAsync(work, activity, cancellationToken);
+        OrchestratorMeter.ActivityAttempt(work.Name, outcome switch
+        {
+            WorkOutcome.Completed => ActivityOutcome.Completed,
+            WorkOutcome.Retrying => ActivityOutcome.Retrying,
+            WorkOutcome.Deferred => ActivityOutcome.Deferred,
+            WorkOutcome.Stale => ActivityOutcome.Stale,
+            _ => ActivityOutcome.Failed,
+        }, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return outcome;
+    }
+
+    private async Task<WorkOutcome> RunActivityAsync(ClaimedWork work, IActivity activity, CancellationToken cancellationToken)
+    {
 
         object? result;
         using (var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -311,6 +330,21 @@ public sealed class DurableEngine(
         }
 
         return await CompleteAsync(work, _ => result, null, cancellationToken);
+    }
+
+    /// <summary>The task, project and delivery of a work item as a log scope (<see cref="EngineOptions.InstanceContext"/>), when any is known.</summary>
+    private async ValueTask<IDisposable?> ContextScopeAsync(ClaimedWork work, CancellationToken cancellationToken)
+    {
+        var delivery = work.Kind == WorkKinds.Event ? work.Origin?.DeliveryId : null;
+        (string? TaskId, string? Project) context = default;
+        if (work.InstanceId is { } instance && options.InstanceContext is { } resolve)
+        {
+            context = await resolve(instance, cancellationToken);
+        }
+
+        return context.TaskId is null && context.Project is null && delivery is null
+            ? null
+            : logger.BeginScope("Task {TaskId} project {Project} delivery {DeliveryId}", context.TaskId ?? "-", context.Project ?? "-", delivery is null ? "-" : Webhooks.LogSanitizer.Sanitize(delivery));
     }
 
     /// <summary>

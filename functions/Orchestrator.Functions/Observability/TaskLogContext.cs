@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using Orchestrator.Orchestrations.Tasks;
+
+namespace Orchestrator.Functions.Observability;
+
+/// <summary>
+/// The task and project of an engine instance for log scopes (<see cref="Shared.Engine.EngineOptions.InstanceContext"/>):
+/// a task pipeline instance is its own task, its role pipeline (<c>roles-&lt;task&gt;</c>) belongs to that task; the
+/// project is the task row's. Answers from memory after the first lookup of a task (a task never changes project);
+/// instances with no task row yet (a task's first step) are looked up again after a minute. Never throws: a failed
+/// lookup only leaves the project out of the scope.
+/// </summary>
+public sealed class TaskLogContext(NpgsqlDataSource db, TimeProvider clock)
+{
+    private const int MaxEntries = 10_000;
+    private static readonly string RolesPrefix = TaskPipelineOrchestration.RolePipelineIdFor("");
+    private readonly ConcurrentDictionary<string, (string? Project, DateTimeOffset? RetryAfter)> _known = new(StringComparer.Ordinal);
+
+    /// <summary>The task id and project of <paramref name="instanceId"/>.</summary>
+    /// <param name="instanceId">Engine instance id.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Task id (the instance's, or its parent task's) and project slug; both <c>null</c> for an instance without a task row (the reconciler, a task before its first step).</returns>
+    public async ValueTask<(string? TaskId, string? Project)> ResolveAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var taskId = instanceId.StartsWith(RolesPrefix, StringComparison.Ordinal) ? instanceId[RolesPrefix.Length..] : instanceId;
+        var now = clock.GetUtcNow();
+        if (_known.TryGetValue(taskId, out var entry) && (entry.RetryAfter is null || entry.RetryAfter > now))
+        {
+            return (entry.RetryAfter is null ? taskId : null, entry.Project);
+        }
+
+        string? project = null;
+        var found = false;
+        try
+        {
+            await using var command = db.CreateCommand("SELECT project_slug FROM tasks WHERE id = @id");
+            command.Parameters.AddWithValue("id", taskId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                found = true;
+                project = reader.IsDBNull(0) ? null : reader.GetString(0);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException)
+        {
+            return (null, null);
+        }
+
+        if (_known.Count >= MaxEntries)
+        {
+            _known.Clear(); // Bounded: a host that saw 10,000 tasks starts over rather than growing.
+        }
+
+        _known[taskId] = (project, found ? null : now.AddMinutes(1));
+        return (found ? taskId : null, project);
+    }
+}
