@@ -8,14 +8,14 @@ namespace Orchestrator.Functions.Observability;
 /// The task and project of an engine instance for log scopes (<see cref="Shared.Engine.EngineOptions.InstanceContext"/>):
 /// a task pipeline instance is its own task, its role pipeline (<c>roles-&lt;task&gt;</c>) belongs to that task; the
 /// project is the task row's. Answers from memory after the first lookup of a task (a task never changes project);
-/// instances with no task row yet (a task's first step) are looked up again after a minute. Never throws: a failed
-/// lookup only leaves the project out of the scope.
+/// instances without a task row (a task's first step, the reconciler: a few items an hour) are looked up each time.
+/// Never throws: a failed lookup only leaves the task and project out of the scope.
 /// </summary>
-public sealed class TaskLogContext(NpgsqlDataSource db, TimeProvider clock)
+public sealed class TaskLogContext(NpgsqlDataSource db)
 {
     private const int MaxEntries = 10_000;
     private static readonly string RolesPrefix = TaskPipelineOrchestration.RolePipelineIdFor("");
-    private readonly ConcurrentDictionary<string, (string? Project, DateTimeOffset? RetryAfter)> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string?> _known = new(StringComparer.Ordinal);
 
     /// <summary>The task id and project of <paramref name="instanceId"/>.</summary>
     /// <param name="instanceId">Engine instance id.</param>
@@ -24,10 +24,9 @@ public sealed class TaskLogContext(NpgsqlDataSource db, TimeProvider clock)
     public async ValueTask<(string? TaskId, string? Project)> ResolveAsync(string instanceId, CancellationToken cancellationToken)
     {
         var taskId = instanceId.StartsWith(RolesPrefix, StringComparison.Ordinal) ? instanceId[RolesPrefix.Length..] : instanceId;
-        var now = clock.GetUtcNow();
-        if (_known.TryGetValue(taskId, out var entry) && (entry.RetryAfter is null || entry.RetryAfter > now))
+        if (_known.TryGetValue(taskId, out var known))
         {
-            return (entry.RetryAfter is null ? taskId : null, entry.Project);
+            return (taskId, known);
         }
 
         string? project = null;
@@ -48,12 +47,17 @@ public sealed class TaskLogContext(NpgsqlDataSource db, TimeProvider clock)
             return (null, null);
         }
 
+        if (!found)
+        {
+            return (null, null);
+        }
+
         if (_known.Count >= MaxEntries)
         {
             _known.Clear(); // Bounded: a host that saw 10,000 tasks starts over rather than growing.
         }
 
-        _known[taskId] = (project, found ? null : now.AddMinutes(1));
-        return (found ? taskId : null, project);
+        _known[taskId] = project;
+        return (taskId, project);
     }
 }

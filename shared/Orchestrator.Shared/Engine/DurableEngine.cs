@@ -259,7 +259,12 @@ public sealed class DurableEngine(
     public async Task<WorkOutcome> ProcessAsync(ClaimedWork work, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("Instance {InstanceId} {Work} (work item {WorkItemId})", work.InstanceId ?? "-", work.Name, work.Id);
-        using var context = await ContextScopeAsync(work, cancellationToken);
+        var (taskId, project, delivery) = await ContextOfAsync(work, cancellationToken);
+
+        // Begun here, not in the helper: a scope begun inside an awaited method would end with it (AsyncLocal).
+        using var context = taskId is null && project is null && delivery is null
+            ? null
+            : logger.BeginScope("Task {TaskId} project {Project} delivery {DeliveryId}", taskId ?? "-", project ?? "-", delivery ?? "-");
         if (work.Kind != WorkKinds.Activity)
         {
             try
@@ -332,19 +337,17 @@ public sealed class DurableEngine(
         return await CompleteAsync(work, _ => result, null, cancellationToken);
     }
 
-    /// <summary>The task, project and delivery of a work item as a log scope (<see cref="EngineOptions.InstanceContext"/>), when any is known.</summary>
-    private async ValueTask<IDisposable?> ContextScopeAsync(ClaimedWork work, CancellationToken cancellationToken)
+    /// <summary>The task, project and delivery of a work item for its log scope (<see cref="EngineOptions.InstanceContext"/>), as far as known.</summary>
+    private async ValueTask<(string? TaskId, string? Project, string? Delivery)> ContextOfAsync(ClaimedWork work, CancellationToken cancellationToken)
     {
-        var delivery = work.Kind == WorkKinds.Event ? work.Origin?.DeliveryId : null;
-        (string? TaskId, string? Project) context = default;
+        var delivery = work.Kind == WorkKinds.Event && work.Origin?.DeliveryId is { } id ? Webhooks.LogSanitizer.Sanitize(id) : null;
         if (work.InstanceId is { } instance && options.InstanceContext is { } resolve)
         {
-            context = await resolve(instance, cancellationToken);
+            var (taskId, project) = await resolve(instance, cancellationToken);
+            return (taskId, project, delivery);
         }
 
-        return context.TaskId is null && context.Project is null && delivery is null
-            ? null
-            : logger.BeginScope("Task {TaskId} project {Project} delivery {DeliveryId}", context.TaskId ?? "-", context.Project ?? "-", delivery is null ? "-" : Webhooks.LogSanitizer.Sanitize(delivery));
+        return (null, null, delivery);
     }
 
     /// <summary>
