@@ -16,9 +16,10 @@ namespace Orchestrator.Shared.ReadModel;
 /// <remarks>
 /// Definitions, the same in every report:
 /// <list type="bullet">
-/// <item><b>Received</b>: a task's first event (the <c>status_changed</c> without <c>from</c> that started its pipeline).</item>
+/// <item><b>Received</b>: a task's arrival, the <c>status_changed</c> without <c>from</c> that started its pipeline (its
+/// first event; the first event of any kind when a task has no such event).</item>
 /// <item><b>Deployed in the range</b>: a task's first <c>status_changed</c> into the step <c>DEPLOYED</c> inside the range
-/// (each task once, even when it was deployed again after a retry); its lead time runs from its first event.</item>
+/// (each task once, even when it was deployed again after a retry); its lead time runs from its arrival.</item>
 /// <item><b>Failed in the range</b>: every <c>status_changed</c> into the step <c>FAILED</c> from another step.</item>
 /// <item>A transition's step is <c>summary.step_to</c> when an overlay (BLOCKED, AUTO_DISABLED) hid it, else
 /// <c>summary.to</c>: the expression of the index <c>task_events_project_step_to</c> (migration 0011).</item>
@@ -72,6 +73,9 @@ public sealed class AnalyticsQueries(NpgsqlDataSource dataSource, WebhookStats w
         ("autotask", "AutoTask"), ("issue", "Issue"), ("pr", "Pull request"), ("merged", "Merged"), ("ci_success", "CI success"), ("deployed", "Deployed"),
     ];
 
+    /// <summary>A task's arrival: the <c>status_changed</c> without <c>from</c> that started its pipeline.</summary>
+    private static string Arrival(string alias) => $"{alias}.event_type = 'status_changed' AND NOT {alias}.summary ? 'from'";
+
     private static string TaskIdOf(string column) =>
         $"CASE WHEN {column} LIKE '{RolesPrefix}%' THEN substr({column}, {RolesPrefix.Length + 1}) ELSE {column} END";
 
@@ -93,9 +97,12 @@ public sealed class AnalyticsQueries(NpgsqlDataSource dataSource, WebhookStats w
             WHERE {Transitions} AND {StepTo} IN ('RECEIVED', 'FAILED')
             """, project, from, to);
 
-        // The start of each deployed task is its first event: one probe of the timeline index per task.
+        // The start of each deployed task is its arrival (its first event in practice): read from the timeline index,
+        // oldest first, so it stops at the first match.
         Add(batch, $"""
-            SELECT d.deployed_at, (SELECT f.created_at FROM task_events f WHERE f.task_id = d.task_id ORDER BY f.id LIMIT 1)
+            SELECT d.deployed_at, COALESCE(
+                (SELECT f.created_at FROM task_events f WHERE f.task_id = d.task_id AND {Arrival("f")} ORDER BY f.id LIMIT 1),
+                (SELECT f.created_at FROM task_events f WHERE f.task_id = d.task_id ORDER BY f.id LIMIT 1))
             FROM ({Deployed}) d
             """, project, from, to);
         Add(batch, CostTotalsSql(""), project, from, to);
@@ -190,7 +197,7 @@ public sealed class AnalyticsQueries(NpgsqlDataSource dataSource, WebhookStats w
             SELECT d.deployed_at, s.received, s.issue, s.pr, s.merged, s.ci
             FROM ({Deployed}) d
             CROSS JOIN LATERAL (
-                SELECT min(x.created_at) AS received,
+                SELECT COALESCE(min(x.created_at) FILTER (WHERE {Arrival("x")}), min(x.created_at)) AS received,
                        min(x.created_at) FILTER (WHERE x.event_type = 'issue_created') AS issue,
                        min(x.created_at) FILTER (WHERE x.event_type = 'pr_linked') AS pr,
                        max(x.created_at) FILTER (WHERE x.event_type = 'pr_merged' AND x.created_at <= d.deployed_at) AS merged,
