@@ -73,8 +73,8 @@ public sealed class AnalyticsQueries(NpgsqlDataSource dataSource, WebhookStats w
         ("autotask", "AutoTask"), ("issue", "Issue"), ("pr", "Pull request"), ("merged", "Merged"), ("ci_success", "CI success"), ("deployed", "Deployed"),
     ];
 
-    /// <summary>A task's arrival: the <c>status_changed</c> without <c>from</c> that started its pipeline.</summary>
-    private static string Arrival(string alias) => $"{alias}.event_type = 'status_changed' AND NOT {alias}.summary ? 'from'";
+    /// <summary>A task's arrival: the <c>status_changed</c> without <c>from</c> that started its pipeline (the predicate of the index <c>task_events_arrival</c>).</summary>
+    private static string Arrival(string alias) => $"{alias}.event_type = 'status_changed' AND NOT ({alias}.summary ? 'from')";
 
     private static string TaskIdOf(string column) =>
         $"CASE WHEN {column} LIKE '{RolesPrefix}%' THEN substr({column}, {RolesPrefix.Length + 1}) ELSE {column} END";
@@ -97,11 +97,10 @@ public sealed class AnalyticsQueries(NpgsqlDataSource dataSource, WebhookStats w
             WHERE {Transitions} AND {StepTo} IN ('RECEIVED', 'FAILED')
             """, project, from, to);
 
-        // The start of each deployed task is its arrival (its first event in practice): read from the timeline index,
-        // oldest first, so it stops at the first match.
+        // The start of each deployed task is its arrival: an index-only probe of task_events_arrival per task.
         Add(batch, $"""
             SELECT d.deployed_at, COALESCE(
-                (SELECT f.created_at FROM task_events f WHERE f.task_id = d.task_id AND {Arrival("f")} ORDER BY f.id LIMIT 1),
+                (SELECT min(f.created_at) FROM task_events f WHERE f.task_id = d.task_id AND {Arrival("f")}),
                 (SELECT f.created_at FROM task_events f WHERE f.task_id = d.task_id ORDER BY f.id LIMIT 1))
             FROM ({Deployed}) d
             """, project, from, to);

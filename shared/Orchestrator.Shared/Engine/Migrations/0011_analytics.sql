@@ -8,6 +8,11 @@
 CREATE INDEX task_events_project_step_to ON task_events (project_slug, (COALESCE(summary ->> 'step_to', summary ->> 'to')), created_at)
     WHERE event_type = 'status_changed';
 
+-- Each task's arrival (the status_changed without "from" that started it): the start of its lead time, read for every
+-- task deployed in a range as an index-only probe (the timeline index would read the event rows: 80 ms instead of 28 ms
+-- for 3,700 deployed tasks in the benchmark).
+CREATE INDEX task_events_arrival ON task_events (task_id, created_at) WHERE event_type = 'status_changed' AND NOT (summary ? 'from');
+
 -- Cost in a range: a project's finished agent runs by finish time, with what is summed (an index-only scan).
 CREATE INDEX agent_runs_project_finished ON agent_runs (project, finished_at) INCLUDE (cost_usd, tokens_in, tokens_out)
     WHERE finished_at IS NOT NULL;
