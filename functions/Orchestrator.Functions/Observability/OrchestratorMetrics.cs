@@ -7,12 +7,13 @@ using Prometheus;
 namespace Orchestrator.Functions.Observability;
 
 /// <summary>
-/// This host's Prometheus metrics (issue #11 §3), in a registry of its own (so two hosts in one process — the tests —
-/// never share series), exported by prometheus-net (<see cref="MetricsEndpoint"/>). Three sources:
+/// This host's Prometheus metrics (issue #11 §3), in a registry of its own rather than prometheus-net's static default,
+/// exported by prometheus-net (<see cref="MetricsEndpoint"/>). Three sources:
 /// <list type="bullet">
 /// <item>counters this host increments: webhook answers by source and outcome (<see cref="WebhookAnswered"/>);</item>
 /// <item>the engine's and platform clients' measurements (<see cref="OrchestratorMeter"/>: activity durations and
-/// retries, platform requests and errors, rate-limit waits), forwarded from the .NET meter by a listener;</item>
+/// retries, platform requests and errors, rate-limit waits), forwarded from the .NET meter by a listener — the meter is
+/// process-wide, so two hosts in one process (the tests) each count both hosts' work;</item>
 /// <item>gauges read from PostgreSQL at each scrape (one round trip over partial indexes): work items by kind and
 /// state, queue depth and the oldest due item's age, tasks by project and status, agent runs and their cost. These
 /// describe the shared database, so every host reports the same values: aggregate them with <c>max</c>, not
