@@ -56,12 +56,27 @@ public static class OrchestratorApp
             // cost up to 1 MiB of buffer per connection: 100 such connections were ~80 MiB on a loaded machine (issue #8 9c).
             k.Limits.MaxRequestBufferSize = 64 * 1024;
         });
-        builder.Logging.AddSimpleConsole(o =>
+        if (settings.LogFormat == "json")
         {
-            o.SingleLine = true;
-            o.IncludeScopes = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            // One JSON object per line with the scopes (task, project, delivery) as properties (issue #11 §3).
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
         builder.Services.AddOrchestratorServices(settings);
         configureServices?.Invoke(builder.Services);
 
@@ -94,6 +109,8 @@ public static class OrchestratorApp
         app.MapOpenApi("/openapi/{documentName}.json");
         // Scalar's bundle for the reference page (/api/docs), served behind sign-in (Scalar's own mapping is anonymous).
         app.MapApiReferenceAssets();
+        api.MapAnalyticsApi();
+        Observability.MetricsEndpoint.MapOnMainApp(app, settings);
         app.MapRazorPages();
         return app;
     }
@@ -107,6 +124,11 @@ public static class OrchestratorApp
             ReconcilerOrchestration.OrchestrationName, ReconcilerOrchestration.InstanceId, new ReconcilerStarted(), "start", cancellationToken);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator");
         var settings = app.Services.GetRequiredService<OrchestratorSettings>();
+        if (settings.MetricsUrls is null && settings.MetricsToken is null)
+        {
+            log.LogInformation("/metrics is off: set ORCH_METRICS_URLS (a separate listener) or ORCH_METRICS_TOKEN (bearer token) to serve it");
+        }
+
         if (settings.GitHubWebhookSecret is null && settings.Projects.Count > 0)
         {
             log.LogWarning("ORCH_GITHUB_WEBHOOK_SECRET is not set: every GitHub delivery will be refused with 401");
@@ -133,12 +155,23 @@ public static class OrchestratorApp
         services.ConfigureHttpClientDefaults(http => http.ConfigurePrimaryHttpMessageHandler(outbound.CreateHandler));
         services.AddSingleton(_ => Database.CreateDataSource(Database.ToConnectionString(settings.DatabaseUrl)));
         services.AddSingleton<MigrationRunner>();
-        services.AddSingleton(new EngineOptions
+        services.AddSingleton<Observability.TaskLogContext>();
+        services.AddSingleton(sp => new EngineOptions
         {
             LeaseDuration = settings.LeaseDuration,
             WorkerConcurrency = settings.WorkerConcurrency,
             PollInterval = settings.QueuePollInterval,
+            InstanceContext = sp.GetRequiredService<Observability.TaskLogContext>().ResolveAsync,
         });
+
+        // Prometheus metrics (issue #11 §3): this host's registry, and the separate server when ORCH_METRICS_URLS is set.
+        services.AddSingleton<Observability.OrchestratorMetrics>();
+        if (settings.MetricsUrls is not null)
+        {
+            services.AddSingleton<Observability.MetricsServer>();
+            services.AddHostedService(sp => sp.GetRequiredService<Observability.MetricsServer>());
+        }
+
         services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<ILogger<WorkSignal>>()));
         services.AddSingleton<InboxStore>();
         services.AddWebhookLimits(settings);
@@ -147,6 +180,7 @@ public static class OrchestratorApp
         services.AddSingleton<WebhookStatsFilter>();
         services.AddSingleton<TaskQueries>();
         services.AddSingleton<ReadModelQueries>();
+        services.AddSingleton<AnalyticsQueries>();
         services.AddProjects(settings);
 
         // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.

@@ -11,6 +11,8 @@ internal sealed record BenchOptions
         Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- [dashboard] [options]
           dashboard                  Only the read model's dashboard figure (= --only dashboard): seeds 100,000 tasks and
                                      1,000,000 events, then times the list and task page queries (not part of the default run).
+          summary                    Only the analytics figure (= --only summary): the dashboard's seed plus task lifecycles
+                                     and agent runs, then times the analytics reports (summary: p95 < 200 ms).
           --database-url URL         PostgreSQL to use (default: $ORCH_TEST_DATABASE_URL, else postgres://orch:orch@127.0.0.1:5432/orch_test).
                                      Each figure runs in a fresh schema that is dropped at the end.
           --quick                    Short phases (3 s instead of 10 s, 500 engine instances instead of 2,000).
@@ -26,7 +28,7 @@ internal sealed record BenchOptions
           --dashboard-tasks N        Tasks the dashboard figure seeds (default 100000; --quick 10000).
           --dashboard-events N       Events the dashboard figure seeds (default 1000000; --quick 100000).
           --keep-schema              Dashboard: keep the seeded schema (its name is printed) for EXPLAIN; drop it by hand.
-          --only webhooks|memory|engine|dashboard
+          --only webhooks|memory|engine|dashboard|summary
                                      Run one part only (the table then shows that part). The default run is webhooks, memory and engine.
           --help                     This text.
         """;
@@ -61,6 +63,9 @@ internal sealed record BenchOptions
 
     /// <summary>Only on request: its seeding takes longer than the other figures together.</summary>
     public bool RunsDashboard => Only is "dashboard";
+
+    /// <summary>Only on request: the analytics reports on the dashboard's seed (issue #11 §2).</summary>
+    public bool RunsSummary => Only is "summary";
 
     public int DashboardTasks { get; init; } = 100_000;
 
@@ -148,10 +153,13 @@ internal sealed record BenchOptions
                         traceSql = true;
                         break;
                     case "--only":
-                        only = Next() is "webhooks" or "memory" or "engine" or "dashboard" ? args[i] : throw new FormatException($"--only takes webhooks, memory, engine or dashboard, got '{args[i]}'");
+                        only = Next() is "webhooks" or "memory" or "engine" or "dashboard" or "summary" ? args[i] : throw new FormatException($"--only takes webhooks, memory, engine, dashboard or summary, got '{args[i]}'");
                         break;
                     case "dashboard":
                         only = "dashboard";
+                        break;
+                    case "summary":
+                        only = "summary";
                         break;
                     case "--keep-schema":
                         keepSchema = true;

@@ -13,6 +13,9 @@ internal static class Targets
     public const double MemoryGrowthMiB = 64;
     public const double ListP95Ms = 100;
     public const double TaskPageP95Ms = 50;
+
+    /// <summary>Issue #11 §2: the analytics summary on 100,000 tasks / 1,000,000 events.</summary>
+    public const double SummaryP95Ms = 200;
 }
 
 /// <summary>Runs the figures asked for in order and prints the machine facts, the table and one line per figure.</summary>
@@ -28,6 +31,7 @@ internal static class BenchmarkRun
         MemoryFigures? memory = null;
         EngineFigures? engine = null;
         DashboardFigures? dashboard = null;
+        SummaryFigures? summary = null;
         try
         {
             var quiet = CpuAccount.Start();
@@ -60,6 +64,11 @@ internal static class BenchmarkRun
             {
                 dashboard = await DashboardBenchmark.RunAsync(options, Progress, cancellationToken);
             }
+
+            if (options.RunsSummary)
+            {
+                summary = await SummaryBenchmark.RunAsync(options, Progress, cancellationToken);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -73,14 +82,22 @@ internal static class BenchmarkRun
         }
 
         output.WriteLine();
-        output.WriteLine(Report.Table(options, webhooks, memory, engine, dashboard));
-        output.WriteLine();
-        foreach (var line in Report.Summary(options, webhooks, memory, engine, dashboard))
+        if (webhooks is not null || memory is not null || engine is not null || dashboard is not null)
         {
-            output.WriteLine(line);
+            output.WriteLine(Report.Table(options, webhooks, memory, engine, dashboard));
+            output.WriteLine();
+            foreach (var line in Report.Summary(options, webhooks, memory, engine, dashboard))
+            {
+                output.WriteLine(line);
+            }
         }
 
-        var others = new[] { webhooks?.SaturationCpu, engine?.Cpu, dashboard?.Cpu }.Concat(webhooks?.Rates.Select(r => r.Cpu) ?? []).Max(c => c?.Other ?? 0);
+        if (summary is not null)
+        {
+            output.WriteLine(Report.Analytics(summary));
+        }
+
+        var others = new[] { webhooks?.SaturationCpu, engine?.Cpu, dashboard?.Cpu, summary?.Cpu }.Concat(webhooks?.Rates.Select(r => r.Cpu) ?? []).Max(c => c?.Other ?? 0);
         if (others > 0.05)
         {
             output.WriteLine(FormattableString.Invariant(
@@ -157,6 +174,22 @@ internal static class Report
 
     public static IEnumerable<string> Summary(BenchOptions options, WebhookFigures? w, MemoryFigures? m, EngineFigures? e, DashboardFigures? d = null) =>
         (w is null ? [] : Webhooks(options, w)).Concat(m is null ? [] : [Memory(m)]).Concat(e is null ? [] : [Engine(e)]).Concat(d is null ? [] : [Dashboard(d)]);
+
+    /// <summary>The analytics figure: one row per report, the summary against its target.</summary>
+    public static string Analytics(SummaryFigures s)
+    {
+        var lines = new List<string>
+        {
+            string.Create(Invariant, $"Analytics on {s.Tasks:N0} tasks / {s.Events:N0} events ({s.Lifecycle:N0} lifecycle) / {s.AgentRuns:N0} agent runs, seeded in {s.SeedSeconds:0.0} s, one client, sequential{Cpu(s.Cpu)}:"),
+        };
+        foreach (var q in s.Queries)
+        {
+            lines.Add(string.Create(Invariant, $"  {q.Name,-22} p50 {q.Latency.P50,7:0.00} ms  p95 {q.Latency.P95,7:0.00} ms  max {q.Latency.Max,7:0.00} ms  ({q.Latency.Count} calls)") +
+                (q.Targeted ? string.Create(Invariant, $"  target p95 < {Targets.SummaryP95Ms:0} ms → {(q.Pass ? "PASS" : "FAIL")}") : ""));
+        }
+
+        return string.Join(Environment.NewLine, lines);
+    }
 
     private static string Memory(MemoryFigures m) => string.Create(Invariant,
         $"webhook memory: {m.Storm.Describe()}{(m.HostExited ? "; the host process EXITED" : "")} " +

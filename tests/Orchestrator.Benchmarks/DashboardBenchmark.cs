@@ -139,7 +139,7 @@ internal static class DashboardBenchmark
     /// blocked, titles from a vocabulary (1 in 1,000 says "flaky"), created over a year. 1,000,000 events: the task is
     /// drawn as tasks × random()², so a few tasks have thousands of events and most a handful.
     /// </summary>
-    private static async Task SeedAsync(NpgsqlDataSource dataSource, int tasks, int events, CancellationToken cancellationToken)
+    internal static async Task SeedAsync(NpgsqlDataSource dataSource, int tasks, int events, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         async Task ExecAsync(string sql)

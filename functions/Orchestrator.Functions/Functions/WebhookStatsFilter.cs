@@ -15,7 +15,7 @@ namespace Orchestrator.Functions.Functions;
 /// middleware answers before the endpoint runs (a rate limiter's 429) do not reach endpoint filters; such a middleware
 /// can count them with <see cref="Observe"/>. Nothing from the request body or headers is logged.
 /// </remarks>
-public sealed class WebhookStatsFilter(WebhookStats stats, TimeProvider clock, ILogger<WebhookStatsFilter> logger) : IEndpointFilter
+public sealed class WebhookStatsFilter(WebhookStats stats, TimeProvider clock, ILogger<WebhookStatsFilter> logger, Observability.OrchestratorMetrics? metrics = null) : IEndpointFilter
 {
     /// <summary><see cref="HttpContext.Items"/> key under which the filter leaves the ack status for <see cref="Observe"/>.</summary>
     private static readonly object AckKey = new();
@@ -54,6 +54,9 @@ public sealed class WebhookStatsFilter(WebhookStats stats, TimeProvider clock, I
             {
                 return;
             }
+
+            // The Prometheus counter counts every answer, also those whose project row is not written (host-wide, unknown slug).
+            metrics?.WebhookAnswered(source, outcome.Value);
 
             try
             {

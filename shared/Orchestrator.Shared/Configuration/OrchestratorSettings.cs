@@ -124,6 +124,23 @@ public sealed partial record OrchestratorSettings
     public string? AdminToken { get; init; }
 
     /// <summary>
+    /// <c>ORCH_METRICS_URLS</c>: listen URLs (<c>;</c>-separated) of a separate server that serves only <c>GET /metrics</c>
+    /// (Prometheus text format), e.g. <c>http://127.0.0.1:9464</c>; <c>null</c>: none. Without it and without
+    /// <see cref="MetricsToken"/> there is no <c>/metrics</c> at all.
+    /// </summary>
+    public string? MetricsUrls { get; init; }
+
+    /// <summary>
+    /// <c>ORCH_METRICS_TOKEN</c>: when set, <c>/metrics</c> answers only <c>Authorization: Bearer &lt;token&gt;</c> (401
+    /// otherwise) — on the separate server when <see cref="MetricsUrls"/> is set, else on the main listen URLs. Secret;
+    /// never logged.
+    /// </summary>
+    public string? MetricsToken { get; init; }
+
+    /// <summary><c>ORCH_LOG_FORMAT</c>: <c>text</c> (default, one line per entry) or <c>json</c> (one JSON object per line, scopes included).</summary>
+    public string LogFormat { get; init; } = "text";
+
+    /// <summary>
     /// <c>ORCH_INIT_ADMIN_TOKEN</c>: while no user exists, <c>/init</c> accepts this token once to create the host admin.
     /// Secret; never logged. Unset: <c>/init</c> explains how to set it.
     /// </summary>
@@ -367,6 +384,9 @@ public sealed partial record OrchestratorSettings
             MasterKeyFile = Get("MASTER_KEY_FILE"),
             AdminToken = Get("ADMIN_TOKEN"),
             InitAdminToken = Get("INIT_ADMIN_TOKEN"),
+            MetricsUrls = Get("METRICS_URLS"),
+            MetricsToken = Get("METRICS_TOKEN"),
+            LogFormat = (Get("LOG_FORMAT") ?? "text").ToLowerInvariant(),
             TrustedProxies = Networks("TRUSTED_PROXIES"),
             SessionIdleTimeout = Duration("SESSION_IDLE_TIMEOUT", TimeSpan.FromHours(8)),
             SessionLifetime = Duration("SESSION_LIFETIME", TimeSpan.FromDays(7)),
@@ -430,6 +450,17 @@ public sealed partial record OrchestratorSettings
             errors.Add(ex.Message);
         }
 
+        if (settings.LogFormat is not ("text" or "json"))
+        {
+            errors.Add($"ORCH_LOG_FORMAT must be text or json, got '{settings.LogFormat}'");
+        }
+
+        if (settings.MetricsUrls is { } metricsUrls && metricsUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Any(u => !u.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
+        {
+            errors.Add($"ORCH_METRICS_URLS must be http(s) listen URLs separated by ';', got '{metricsUrls}'");
+        }
+
         if (settings.MasterKey is { } masterKey && SecretProtector.ParseBase64Key(masterKey) is null)
         {
             errors.Add(MasterKeyError);
@@ -461,7 +492,7 @@ public sealed partial record OrchestratorSettings
     private static readonly HashSet<string> SecretMembers =
     [
         nameof(DatabaseUrl), nameof(GitHubToken), nameof(GitHubWebhookSecret), nameof(PlaneApiToken), nameof(PlaneWebhookSecret),
-        nameof(MasterKey), nameof(AdminToken), nameof(InitAdminToken),
+        nameof(MasterKey), nameof(AdminToken), nameof(InitAdminToken), nameof(MetricsToken),
     ];
 
     // The record's ToString: every property, but secret ones (by name, and any named like a token, secret,

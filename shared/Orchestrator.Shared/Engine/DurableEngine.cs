@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using Orchestrator.Orchestrations.Abstractions;
+using Orchestrator.Shared.Observability;
 using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.Engine;
@@ -258,6 +259,12 @@ public sealed class DurableEngine(
     public async Task<WorkOutcome> ProcessAsync(ClaimedWork work, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("Instance {InstanceId} {Work} (work item {WorkItemId})", work.InstanceId ?? "-", work.Name, work.Id);
+        var (taskId, project, delivery) = await ContextOfAsync(work, cancellationToken);
+
+        // Begun here, not in the helper: a scope begun inside an awaited method would end with it (AsyncLocal).
+        using var context = taskId is null && project is null && delivery is null
+            ? null
+            : logger.BeginScope("Task {TaskId} project {Project} delivery {DeliveryId}", taskId ?? "-", project ?? "-", delivery ?? "-");
         if (work.Kind != WorkKinds.Activity)
         {
             try
@@ -278,6 +285,23 @@ public sealed class DurableEngine(
         {
             return await FailAsync(work, $"Activity '{work.Name}' is not registered in this host.", transient: false, null, deliverFailure: true, cancellationToken);
         }
+
+        // Timed from the run to its recorded outcome: what the activity costs the queue (issue #11 §3).
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = await RunActivityAsync(work, activity, cancellationToken);
+        OrchestratorMeter.ActivityAttempt(work.Name, outcome switch
+        {
+            WorkOutcome.Completed => ActivityOutcome.Completed,
+            WorkOutcome.Retrying => ActivityOutcome.Retrying,
+            WorkOutcome.Deferred => ActivityOutcome.Deferred,
+            WorkOutcome.Stale => ActivityOutcome.Stale,
+            _ => ActivityOutcome.Failed,
+        }, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return outcome;
+    }
+
+    private async Task<WorkOutcome> RunActivityAsync(ClaimedWork work, IActivity activity, CancellationToken cancellationToken)
+    {
 
         object? result;
         using (var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -311,6 +335,19 @@ public sealed class DurableEngine(
         }
 
         return await CompleteAsync(work, _ => result, null, cancellationToken);
+    }
+
+    /// <summary>The task, project and delivery of a work item for its log scope (<see cref="EngineOptions.InstanceContext"/>), as far as known.</summary>
+    private async ValueTask<(string? TaskId, string? Project, string? Delivery)> ContextOfAsync(ClaimedWork work, CancellationToken cancellationToken)
+    {
+        var delivery = work.Kind == WorkKinds.Event && work.Origin?.DeliveryId is { } id ? Webhooks.LogSanitizer.Sanitize(id) : null;
+        if (work.InstanceId is { } instance && options.InstanceContext is { } resolve)
+        {
+            var (taskId, project) = await resolve(instance, cancellationToken);
+            return (taskId, project, delivery);
+        }
+
+        return (null, null, delivery);
     }
 
     /// <summary>

@@ -98,6 +98,9 @@ internal sealed class PlatformHttp
         }
 
         HttpResponseMessage? response = null;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "network";
+        var failed = true;
         try
         {
             // Default completion (ResponseContentRead) so HttpClient.Timeout also bounds reading the body.
@@ -105,6 +108,8 @@ internal sealed class PlatformHttp
             var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             var status = response.StatusCode;
             var accepted = response.IsSuccessStatusCode || status == alsoAccept;
+            outcome = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            failed = !accepted;
             var text = accepted ? null : Encoding.UTF8.GetString(bytes);
             _limiter.Observe(_options.CredentialKey, response, text);
             if (!accepted)
@@ -118,11 +123,13 @@ internal sealed class PlatformHttp
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             // HttpClient.Timeout surfaces as a TaskCanceledException the caller did not ask for.
+            outcome = "timeout";
             throw new PlatformApiException(_options.Platform, operation, null, _options.TimeoutMessage, isTransient: true, inner: e);
         }
         catch (HttpRequestException e) when (e.InnerException is OutboundRefusedException refused)
         {
             // The outbound policy refused the target: retrying cannot help, and the message names the rule.
+            outcome = "refused";
             throw new PlatformApiException(_options.Platform, operation, null, refused.Message, isTransient: false, inner: refused);
         }
         catch (HttpRequestException e)
@@ -137,6 +144,12 @@ internal sealed class PlatformHttp
         finally
         {
             response?.Dispose();
+
+            // A call the caller cancelled is neither an answer nor a platform failure.
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                Observability.OrchestratorMeter.PlatformRequest(_options.Platform, outcome, failed, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            }
         }
     }
 

@@ -82,6 +82,7 @@ public sealed class RateLimiter
             }
 
             waitedFor = ticks;
+            Observability.OrchestratorMeter.RateLimitWait(credentialKey, delay);
             await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
         }
 
