@@ -73,7 +73,41 @@ public interface ITracker
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>A task that fails with <see cref="Orchestrator.Shared.Platform.PlatformApiException"/> when it does not.</returns>
     Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Creates an item carrying the project's AutoTask marker (issue #12: <c>/task</c> from a chat), once per
+    /// <paramref name="externalId"/>: a retried call returns the item the first call created.
+    /// </summary>
+    /// <param name="trackerProjectId">Tracker project to create it in.</param>
+    /// <param name="item">Title, description and repository.</param>
+    /// <param name="externalId">Our idempotency key (e.g. <c>telegram:&lt;bot&gt;:&lt;update&gt;</c>).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The item's id and, when the tracker gives them, its sequence number and link.</returns>
+    /// <exception cref="Orchestrator.Shared.Platform.PlatformApiException">The tracker refused.</exception>
+    /// <exception cref="PermanentActivityException">The tracker cannot do it as configured (e.g. a repo it has no field for).</exception>
+    Task<CreatedTrackerItem> CreateItemAsync(string trackerProjectId, NewTrackerItem item, string externalId, CancellationToken cancellationToken);
+
+    /// <summary>Moves the item to the state named <paramref name="stateName"/> (the approval gate's approved / rejected states).</summary>
+    /// <param name="trackerProjectId">Tracker project.</param>
+    /// <param name="itemId">Item.</param>
+    /// <param name="stateName">State (Plane) or status field option (Asana), case-insensitive.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="PermanentActivityException">No such state.</exception>
+    Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken);
 }
+
+/// <summary>An item to create in a tracker.</summary>
+/// <param name="Title">Title (one line).</param>
+/// <param name="DescriptionHtml">Description as simple HTML.</param>
+/// <param name="Repo">Repository <c>owner/name</c> (one of the project's), or <c>null</c> for the default.</param>
+public sealed record NewTrackerItem(string Title, string DescriptionHtml, string? Repo);
+
+/// <summary>An item created by <see cref="ITracker.CreateItemAsync"/>.</summary>
+/// <param name="ItemId">Its id (Plane UUID, Asana gid).</param>
+/// <param name="Sequence">Plane's sequence number (the <c>N</c> of <c>PREFIX-N</c>), or <c>null</c>.</param>
+/// <param name="Url">Its link, when the tracker gives one.</param>
+public sealed record CreatedTrackerItem(string ItemId, int? Sequence, string? Url);
 
 /// <summary>Plane behind <see cref="ITracker"/> (https://developers.plane.so/api-reference/introduction).</summary>
 /// <param name="plane">The project's Plane client.</param>
@@ -165,6 +199,36 @@ public sealed class PlaneTracker(IPlaneClient plane, ProjectDefinition project, 
     public async Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken) =>
         _ = await Client.ListStatesAsync(trackerProjectId, cancellationToken);
 
+    /// <inheritdoc />
+    public async Task<CreatedTrackerItem> CreateItemAsync(string trackerProjectId, NewTrackerItem item, string externalId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+
+        // Plane has no repository field: a task goes to the forge's default repository.
+        if (item.Repo is { } repo && !string.Equals(repo, project.Forge.EffectiveDefaultRepo, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new PermanentActivityException($"Plane items go to the default repository ({project.Forge.EffectiveDefaultRepo ?? "none is set"}); a task for {repo} needs a project whose default it is.");
+        }
+
+        var labels = new List<string>();
+        if (project.Tracker.Trigger.Label is { Length: > 0 } marker)
+        {
+            var existing = (await plane.ListLabelsAsync(trackerProjectId, cancellationToken)).FirstOrDefault(l => string.Equals(l.Name, marker, StringComparison.OrdinalIgnoreCase));
+            labels.Add((existing ?? await plane.CreateLabelAsync(trackerProjectId, marker, cancellationToken)).Id);
+        }
+
+        var created = await plane.CreateWorkItemAsync(trackerProjectId, item.Title, item.DescriptionHtml, labels, externalId, cancellationToken);
+        return new CreatedTrackerItem(created.Id, created.SequenceId, null);
+    }
+
+    /// <inheritdoc />
+    public async Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken)
+    {
+        var state = (await StatesAsync(trackerProjectId, cancellationToken)).FirstOrDefault(s => string.Equals(s.Name, stateName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new PermanentActivityException($"Plane project {trackerProjectId} has no state named '{stateName}'; add it (the approval gate's states).");
+        await plane.UpdateWorkItemStateAsync(trackerProjectId, itemId, state.Id, cancellationToken);
+    }
+
     private async Task<IReadOnlyList<PlaneState>> StatesAsync(string projectId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -199,6 +263,16 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
     /// <inheritdoc />
     public async Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken) =>
         _ = await asana.ListWebhooksAsync(project.Tracker.Workspace ?? "", trackerProjectId, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Not yet for Asana (tags and enum options need their gids looked up first): the chat is told so.</remarks>
+    public Task<CreatedTrackerItem> CreateItemAsync(string trackerProjectId, NewTrackerItem item, string externalId, CancellationToken cancellationToken) =>
+        throw new PermanentActivityException("Creating tasks from a chat is not available for Asana projects yet; create the task in Asana.");
+
+    /// <inheritdoc />
+    /// <remarks>Not yet for Asana: the approval is recorded by the pipeline, and the Asana task is left for a person to move.</remarks>
+    public Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken) =>
+        throw new PermanentActivityException($"Moving an Asana task to '{stateName}' is not available yet; move it by hand.");
 
     /// <summary>The snapshot of an Asana task under a project's rules.</summary>
     /// <param name="project">The project.</param>

@@ -71,4 +71,16 @@ public interface IPlaneClient
     /// <c>orchestrator</c> and <c>external_id</c> = <paramref name="externalId"/> (our idempotency key).
     /// </summary>
     Task<PlaneComment> CreateCommentAsync(string projectId, string workItemId, string commentHtml, string externalId, CancellationToken cancellationToken);
+
+    /// <summary>All labels of the project (<c>GET …/labels/</c>, every page).</summary>
+    Task<IReadOnlyList<PlaneLabel>> ListLabelsAsync(string projectId, CancellationToken cancellationToken);
+
+    /// <summary><c>POST …/labels/</c> with <c>{"name": …}</c>: creates a label.</summary>
+    Task<PlaneLabel> CreateLabelAsync(string projectId, string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>POST …/work-items/</c> with <c>name</c>, <c>description_html</c>, <c>labels</c> and, for idempotency,
+    /// <c>external_source</c> = <c>orchestrator</c> and <c>external_id</c> (a second create with the same id returns the first item).
+    /// </summary>
+    Task<PlaneWorkItem> CreateWorkItemAsync(string projectId, string name, string descriptionHtml, IReadOnlyList<string> labelIds, string externalId, CancellationToken cancellationToken);
 }

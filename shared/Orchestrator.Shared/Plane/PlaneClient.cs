@@ -268,6 +268,72 @@ public sealed class PlaneClient : IPlaneClient
         }
     }
 
+    /// <summary>
+    /// Every label of the project: <c>GET …/projects/{project_id}/labels/</c>, all pages
+    /// (https://developers.plane.so/api-reference/label/list-labels).
+    /// </summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The labels.</returns>
+    /// <exception cref="PlatformApiException">Any page fails.</exception>
+    public async Task<IReadOnlyList<PlaneLabel>> ListLabelsAsync(string projectId, CancellationToken cancellationToken) =>
+        await ListAllAsync(ProjectPath(projectId) + "labels/", l => new PlaneLabel(l.GetProperty("id").GetString()!, l.TryGetProperty("name", out var n) ? n.GetString() ?? "" : ""), l => l.Id, cancellationToken);
+
+    /// <summary>
+    /// <c>POST …/projects/{project_id}/labels/</c> with <c>{"name": …}</c> (https://developers.plane.so/api-reference/label/add-label);
+    /// Plane answers 201 with the label.
+    /// </summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="name">Label name.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The label.</returns>
+    /// <exception cref="PlatformApiException">Non-2xx or network failure.</exception>
+    public async Task<PlaneLabel> CreateLabelAsync(string projectId, string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        using var response = await SendAsync(HttpMethod.Post, ProjectPath(projectId) + "labels/", query: null, new JsonObject { ["name"] = name }, acceptConflict: false, cancellationToken);
+        return Parse(response, l => new PlaneLabel(l.GetProperty("id").GetString()!, l.TryGetProperty("name", out var n) ? n.GetString() ?? name : name));
+    }
+
+    /// <summary>
+    /// <c>POST …/projects/{project_id}/work-items/</c> with <c>{"name", "description_html", "labels": [uuid],
+    /// "external_source": "orchestrator", "external_id"}</c> (https://developers.plane.so/api-reference/issue/add-issue). Plane
+    /// refuses a second item with the same external source and id in the project (409 with <c>{"error", "id"}</c>); the client
+    /// then returns that item, so a retried create never makes two.
+    /// </summary>
+    /// <param name="projectId">Project UUID.</param>
+    /// <param name="name">Title.</param>
+    /// <param name="descriptionHtml">Description HTML (may be empty).</param>
+    /// <param name="labelIds">Label UUIDs to attach.</param>
+    /// <param name="externalId">Our idempotency key (at most 255 characters).</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>The work item (expanded labels and state).</returns>
+    /// <exception cref="PlatformApiException">Non-2xx (other than the handled 409) or network failure.</exception>
+    public async Task<PlaneWorkItem> CreateWorkItemAsync(string projectId, string name, string descriptionHtml, IReadOnlyList<string> labelIds, string externalId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(externalId);
+        var body = new JsonObject
+        {
+            ["name"] = name,
+            ["description_html"] = string.IsNullOrEmpty(descriptionHtml) ? "<p></p>" : descriptionHtml,
+            ["labels"] = new JsonArray([.. labelIds.Select(id => (JsonNode)JsonValue.Create(Uuid(id, nameof(labelIds))))]),
+            ["external_source"] = ExternalSource,
+            ["external_id"] = externalId,
+        };
+        string id;
+        using (var response = await SendAsync(HttpMethod.Post, ProjectPath(projectId) + "work-items/", query: null, body, acceptConflict: true, cancellationToken))
+        {
+            id = response.Status == HttpStatusCode.Conflict
+                ? response.Json?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("id", out var existing) && existing.ValueKind == JsonValueKind.String
+                    ? existing.GetString()!
+                    : throw new PlatformApiException(Platform, response.Operation, HttpStatusCode.Conflict, ErrorMessage(response.Json) ?? "conflict without the existing work item's id", isTransient: false)
+                : Parse(response, item => PlaneJson.ParseWorkItem(item, projectId)).Id;
+        }
+
+        return await GetWorkItemAsync(projectId, id, cancellationToken);
+    }
+
     /// <summary>Every page of a Plane list (cursor pagination).</summary>
     /// <param name="path">List path.</param>
     /// <param name="parse">Parses one element.</param>
