@@ -35,6 +35,131 @@ public sealed partial class PlaneSimulator
         }
 
         project.MapGet("/states/", (HttpContext context, string projectId) => ListStates(context, projectId));
+        project.MapGet("/labels/", (HttpContext context, string projectId) => ListLabels(context, projectId));
+        project.MapPost("/labels/", (HttpContext context, string projectId) => CreateLabelAsync(context, projectId));
+        project.MapPost("/work-items/", (HttpContext context, string projectId) => CreateWorkItemRestAsync(context, projectId));
+    }
+
+    /// <summary><c>GET …/labels/</c> (paginated; <c>LabelSerializer</c>: id, name, color, sort_order, project, workspace).</summary>
+    private PlaneResult ListLabels(HttpContext context, string projectId)
+    {
+        List<JsonObject> labels;
+        lock (_gate)
+        {
+            labels = [.. Project(projectId).Labels.Select(l => new JsonObject
+            {
+                ["id"] = l.Id, ["name"] = l.Name, ["color"] = l.Color, ["sort_order"] = l.SortOrder, ["project"] = projectId, ["workspace"] = WorkspaceId,
+            })];
+        }
+
+        return Paginate(context, labels);
+    }
+
+    /// <summary><c>POST …/labels/</c> with <c>{"name"}</c> → 201 (409 <c>{"error", "id"}</c> when the name exists).</summary>
+    private async Task<PlaneResult> CreateLabelAsync(HttpContext context, string projectId)
+    {
+        var body = await ReadObjectAsync(context);
+        if (body is null || OptionalString(body, "name") is not { Length: > 0 } name)
+        {
+            return BadJson(context);
+        }
+
+        lock (_gate)
+        {
+            var project = Project(projectId);
+            if (project.Labels.FirstOrDefault(l => l.Name == name) is { } existing)
+            {
+                return PlaneResult.Json(StatusCodes.Status409Conflict, new JsonObject { ["error"] = "Label with the same name already exists in the project", ["id"] = existing.Id });
+            }
+
+            var label = EnsureLabelLocked(project, name);
+            return PlaneResult.Json(StatusCodes.Status201Created, new JsonObject
+            {
+                ["id"] = label.Id, ["name"] = label.Name, ["color"] = label.Color, ["sort_order"] = label.SortOrder, ["project"] = projectId, ["workspace"] = WorkspaceId,
+            });
+        }
+    }
+
+    /// <summary>
+    /// <c>POST …/work-items/</c> with <c>name</c>, <c>description_html</c>, <c>labels</c> (UUIDs), <c>state</c>,
+    /// <c>external_source</c> / <c>external_id</c> → 201 with the unexpanded work item; 409 <c>{"error", "id"}</c> when an
+    /// item with the same external source and id exists in the project (Plane's <c>IssueListCreateAPIEndpoint.post</c>).
+    /// With <see cref="EchoApiChangesAsWebhooks"/> an <c>issue</c>/<c>created</c> delivery follows.
+    /// </summary>
+    private async Task<PlaneResult> CreateWorkItemRestAsync(HttpContext context, string projectId)
+    {
+        var body = await ReadObjectAsync(context);
+        if (body is null || OptionalString(body, "name") is not { Length: > 0 } name)
+        {
+            return BadJson(context);
+        }
+
+        JsonObject? echo = null;
+        PlaneResult result;
+        lock (_gate)
+        {
+            foreach (var key in body.Select(p => p.Key).Except(["name", "description_html", "labels", "state", "external_source", "external_id", "priority"]))
+            {
+                Host.RecordUnexpected($"plane: work item field {key} is not simulated (ignored)");
+            }
+
+            var project = Project(projectId);
+            var externalSource = OptionalString(body, "external_source");
+            var externalId = OptionalString(body, "external_id");
+            if (!string.IsNullOrEmpty(externalSource) && !string.IsNullOrEmpty(externalId)
+                && _workItems.Values.FirstOrDefault(w => w.ProjectId == projectId && w.ExternalSource == externalSource && w.ExternalId == externalId) is { } existing)
+            {
+                return PlaneResult.Json(StatusCodes.Status409Conflict, new JsonObject
+                {
+                    ["error"] = "Issue with the same external id and external source already exists",
+                    ["id"] = existing.Id,
+                });
+            }
+
+            var state = OptionalString(body, "state") is { } stateId ? project.States.FirstOrDefault(st => st.Id == stateId) : project.States.First(st => st.IsDefault);
+            if (state is null)
+            {
+                Host.RecordUnexpected("plane: POST work item with an unknown state → 400");
+                return PlaneResult.Json(StatusCodes.Status400BadRequest, new JsonObject { ["state"] = new JsonArray("Invalid state.") });
+            }
+
+            var now = Now();
+            var item = new WorkItemData(NewId(), projectId, ++project.LastSequenceId, now)
+            {
+                Name = name,
+                DescriptionHtml = OptionalString(body, "description_html") ?? "<p></p>",
+                StateId = state.Id,
+                UpdatedAt = now,
+                CreatedBy = ApiUserId,
+                UpdatedBy = ApiUserId,
+                ExternalSource = externalSource,
+                ExternalId = externalId,
+            };
+            foreach (var label in (body["labels"] as JsonArray ?? []).Select(l => l?.GetValue<string>()).OfType<string>())
+            {
+                if (project.Labels.All(l => l.Id != label))
+                {
+                    Host.RecordUnexpected($"plane: POST work item with unknown label {label} → 400");
+                    return PlaneResult.Json(StatusCodes.Status400BadRequest, new JsonObject { ["labels"] = new JsonArray("Invalid pk.") });
+                }
+
+                item.LabelIds.Add(label);
+            }
+
+            _workItems.Add(item.Id, item);
+            result = PlaneResult.Json(StatusCodes.Status201Created, IssueRest(item, []));
+            if (EchoApiChangesAsWebhooks)
+            {
+                echo = IssueEnvelope("issue.created.json", item, null, null, null, ApiActor());
+            }
+        }
+
+        if (echo is not null)
+        {
+            Echo("issue", echo);
+        }
+
+        return result;
     }
 
     /// <summary>Django's slash redirect, DRF authentication and the project-member permission, in Plane's order.</summary>

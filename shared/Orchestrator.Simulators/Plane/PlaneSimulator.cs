@@ -799,6 +799,10 @@ public sealed partial class PlaneSimulator : IAsyncDisposable
 
         public List<string> LabelIds { get; } = [];
 
+        public string? ExternalSource { get; init; }
+
+        public string? ExternalId { get; init; }
+
         public SimWorkItem ToSim() =>
             new(Id, ProjectId, SequenceId, Name, DescriptionHtml, StateId, [.. LabelIds], CreatedAt, UpdatedAt, DeletedAt is not null);
     }
