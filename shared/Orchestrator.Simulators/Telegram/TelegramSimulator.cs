@@ -153,6 +153,17 @@ public sealed class TelegramSimulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the failures still queued for <paramref name="method"/>.</summary>
+    /// <param name="method">Method name.</param>
+    /// <returns><c>true</c> when some were queued.</returns>
+    public bool ClearFaults(string method)
+    {
+        lock (_gate)
+        {
+            return _faults.Remove(method, out var queue) && queue.Count > 0;
+        }
+    }
+
     /// <summary>A person deletes a message of the bot: editing it answers "message to edit not found".</summary>
     /// <param name="chatId">Chat.</param>
     /// <param name="messageId">Message.</param>
