@@ -14,7 +14,8 @@ public sealed class TelegramSettingsTests
     [Fact]
     public async Task An_admin_sets_chat_topic_notifications_and_ids_on_the_settings_screen_and_bad_ids_are_refused_next_to_their_fields()
     {
-        await using var h = await WebAccessTests.StartAsync(s => s["TELEGRAM_BOT_TOKEN"] = TelegramWorld.Token);
+        await using var bot = await Orchestrator.Simulators.Telegram.TelegramSimulator.StartAsync(TelegramWorld.Token);
+        await using var h = await WebAccessTests.StartAsync(s => TelegramWorld.Configure(s, bot));
         using var admin = await WebAccessTests.InitAdminAsync(h);
         var store = h.App.Services.GetRequiredService<ProjectStore>();
 
@@ -54,6 +55,7 @@ public sealed class TelegramSettingsTests
         Assert.Equal(HttpStatusCode.Redirect, off);
         Assert.Null((await store.GetAsync("web"))!.Definition.Telegram);
         Assert.DoesNotContain(h.Logs.Lines, l => l.Contains(TelegramWorld.Token.Split(':')[1], StringComparison.Ordinal));
+        TelegramWorld.AssertNoUnexpected(bot);
     }
 
     [Fact]
