@@ -3,6 +3,7 @@ using Orchestrator.Functions.Activities;
 using Orchestrator.Functions.Functions;
 using Orchestrator.Functions.Platforms;
 using Orchestrator.Functions.Routing;
+using Orchestrator.Functions.Telegram;
 using Orchestrator.Functions.Timers;
 using Orchestrator.Functions.Functions.V1;
 using Orchestrator.Functions.Web;
@@ -98,6 +99,7 @@ public static class OrchestratorApp
 
         // Every webhook answer is counted per project, source and hour (issue #9 §2: the webhooks page's health).
         open.MapGroup("").AddEndpointFilter<WebhookStatsFilter>().MapWebhooks();
+        open.MapTelegramWebhook(); // authenticated by its secret token (issue #12)
 
         var api = app.MapGroup("/api");
         api.MapTasksApi();
@@ -243,6 +245,7 @@ public static class OrchestratorApp
         services.AddSingleton<IActivity, PostEscalationCommentActivity>();
         services.AddSingleton<IActivity, CheckApprovalActivity>();
         services.AddSingleton<DeliveryRouter>();
+        services.AddTelegram(settings); // notifications, approvals and tasks from a chat (issue #12)
 
         services.AddSingleton(sp =>
         {
@@ -250,8 +253,8 @@ public static class OrchestratorApp
                 .Add(new TaskPipelineOrchestration(new TaskPipelineSettings(settings.CiPollInterval, settings.CiTimeout)))
                 .Add(new ReconcilerOrchestration(settings.ReconcileInterval))
                 .Add(new RolePipelineOrchestration())
-                .AddProjection(TaskPipelineOrchestration.OrchestrationName, new TaskStepProjection())
-                .AddProjection(RolePipelineOrchestration.OrchestrationName, new RolePipelineStepProjection());
+                .AddProjection(TaskPipelineOrchestration.OrchestrationName, TelegramSetup.WithNotifications(new TaskStepProjection(), settings))
+                .AddProjection(RolePipelineOrchestration.OrchestrationName, TelegramSetup.WithNotifications(new RolePipelineStepProjection(), settings));
             return registry;
         });
         services.AddSingleton(sp =>

@@ -73,6 +73,15 @@ public interface ITracker
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>A task that fails with <see cref="Orchestrator.Shared.Platform.PlatformApiException"/> when it does not.</returns>
     Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken);
+
+    /// <summary>Moves the item to the state named <paramref name="stateName"/> (the approval gate's approved / rejected states).</summary>
+    /// <param name="trackerProjectId">Tracker project.</param>
+    /// <param name="itemId">Item.</param>
+    /// <param name="stateName">State (Plane) or status field option (Asana), case-insensitive.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="PermanentActivityException">No such state.</exception>
+    Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken);
 }
 
 /// <summary>Plane behind <see cref="ITracker"/> (https://developers.plane.so/api-reference/introduction).</summary>
@@ -165,6 +174,14 @@ public sealed class PlaneTracker(IPlaneClient plane, ProjectDefinition project, 
     public async Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken) =>
         _ = await Client.ListStatesAsync(trackerProjectId, cancellationToken);
 
+    /// <inheritdoc />
+    public async Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken)
+    {
+        var state = (await StatesAsync(trackerProjectId, cancellationToken)).FirstOrDefault(s => string.Equals(s.Name, stateName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new PermanentActivityException($"Plane project {trackerProjectId} has no state named '{stateName}'; add it (the approval gate's states).");
+        await plane.UpdateWorkItemStateAsync(trackerProjectId, itemId, state.Id, cancellationToken);
+    }
+
     private async Task<IReadOnlyList<PlaneState>> StatesAsync(string projectId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -199,6 +216,11 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
     /// <inheritdoc />
     public async Task ProbeAsync(string trackerProjectId, CancellationToken cancellationToken) =>
         _ = await asana.ListWebhooksAsync(project.Tracker.Workspace ?? "", trackerProjectId, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Not yet for Asana: the approval is recorded by the pipeline, and the Asana task is left for a person to move.</remarks>
+    public Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken) =>
+        throw new PermanentActivityException($"Moving an Asana task to '{stateName}' is not available yet; move it by hand.");
 
     /// <summary>The snapshot of an Asana task under a project's rules.</summary>
     /// <param name="project">The project.</param>

@@ -98,6 +98,24 @@ public sealed partial record OrchestratorSettings
     /// <summary><c>ORCH_PUBLIC_URL</c>: the URL trackers and forges reach this host at (Asana webhook targets are built from it); <c>null</c> = unknown.</summary>
     public Uri? PublicUrl { get; init; }
 
+    /// <summary>
+    /// <c>ORCH_TELEGRAM_BOT_TOKEN</c>: the host-wide Telegram bot (from BotFather, <c>&lt;bot id&gt;:&lt;secret&gt;</c>); unset = no
+    /// Telegram. Secret: it is part of every Bot API URL, so logs name the method only; never stored, never logged.
+    /// </summary>
+    public string? TelegramBotToken { get; init; }
+
+    /// <summary><c>ORCH_TELEGRAM_API_URL</c>: the Bot API root (default <c>https://api.telegram.org</c>; a local Bot API server or a test fake otherwise).</summary>
+    public Uri TelegramApiUrl { get; init; } = new(Telegram.TelegramApi.OfficialApiUrl);
+
+    /// <summary>
+    /// <c>ORCH_TELEGRAM_CHAT_INTERVAL</c>: the least time between two messages or edits in one chat, shared by every host
+    /// (default 1 s: Telegram allows about one message per second per chat; the bot-wide 30 per second is fixed).
+    /// </summary>
+    public TimeSpan TelegramChatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><c>ORCH_TELEGRAM_POLL_TIMEOUT</c>: how long one <c>getUpdates</c> long poll waits for updates (default 25 s).</summary>
+    public TimeSpan TelegramPollTimeout { get; init; } = TimeSpan.FromSeconds(25);
+
     /// <summary><c>ORCH_REDELIVERY_INTERVAL</c>: how often failed GitHub deliveries are looked for and redelivered (default 10 min).</summary>
     public TimeSpan RedeliveryInterval { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -166,11 +184,11 @@ public sealed partial record OrchestratorSettings
     public string OutboundAllowedHosts { get; init; } = Platform.OutboundPolicy.DefaultList;
 
     /// <summary>
-    /// The URLs the administrator configured host-wide (GitHub API and the git host derived from it, Plane): allowed by
+    /// The URLs the administrator configured host-wide (GitHub API and the git host derived from it, Plane, the Telegram Bot API): allowed by
     /// the outbound policy whatever its list says, and the only URLs the host-wide tokens are ever sent to.
     /// </summary>
     public IReadOnlyList<Uri> HostWideUrls =>
-        new[] { GitHubApiUrl, HostWideGitUrl, PlaneApiUrl }.OfType<Uri>().ToList();
+        new[] { GitHubApiUrl, HostWideGitUrl, PlaneApiUrl, TelegramApiUrl }.OfType<Uri>().ToList();
 
     /// <summary>The git host of <see cref="GitHubApiUrl"/>: <c>https://github.com/</c> for <c>api.github.com</c>, else the API's own scheme and authority (GitHub Enterprise serves git there).</summary>
     public Uri HostWideGitUrl => GitHubApiUrl.Host == "api.github.com" ? new Uri("https://github.com/") : new Uri(GitHubApiUrl.GetLeftPart(UriPartial.Authority) + "/");
@@ -377,6 +395,10 @@ public sealed partial record OrchestratorSettings
             PlaneWorkspaceSlug = Get("PLANE_WORKSPACE_SLUG"),
             PublicUrl = Get("PUBLIC_URL") is null ? null : Url("PUBLIC_URL", null),
             RedeliveryInterval = Duration("REDELIVERY_INTERVAL", TimeSpan.FromMinutes(10)),
+            TelegramBotToken = Get("TELEGRAM_BOT_TOKEN"),
+            TelegramApiUrl = Url("TELEGRAM_API_URL", Telegram.TelegramApi.OfficialApiUrl),
+            TelegramChatInterval = Duration("TELEGRAM_CHAT_INTERVAL", TimeSpan.FromSeconds(1)),
+            TelegramPollTimeout = Duration("TELEGRAM_POLL_TIMEOUT", TimeSpan.FromSeconds(25)),
             PlaneWebhookSecret = Get("PLANE_WEBHOOK_SECRET"),
             Projects = ParseProjects(Get("PROJECTS_JSON") ?? "", errors, out var projectSeeds),
             ProjectSeeds = projectSeeds,
@@ -461,6 +483,16 @@ public sealed partial record OrchestratorSettings
             errors.Add($"ORCH_METRICS_URLS must be http(s) listen URLs separated by ';', got '{metricsUrls}'");
         }
 
+        if (settings.TelegramBotToken is { } botToken && !Telegram.TelegramApi.IsTokenShaped(botToken))
+        {
+            errors.Add("ORCH_TELEGRAM_BOT_TOKEN must be a bot token as BotFather gives it (<digits>:<35 or so letters, digits, '_' or '-'>)");
+        }
+
+        if (settings.TelegramPollTimeout > TimeSpan.FromSeconds(50))
+        {
+            errors.Add("ORCH_TELEGRAM_POLL_TIMEOUT must be at most 50s (getUpdates waits at most that long)");
+        }
+
         if (settings.MasterKey is { } masterKey && SecretProtector.ParseBase64Key(masterKey) is null)
         {
             errors.Add(MasterKeyError);
@@ -492,7 +524,7 @@ public sealed partial record OrchestratorSettings
     private static readonly HashSet<string> SecretMembers =
     [
         nameof(DatabaseUrl), nameof(GitHubToken), nameof(GitHubWebhookSecret), nameof(PlaneApiToken), nameof(PlaneWebhookSecret),
-        nameof(MasterKey), nameof(AdminToken), nameof(InitAdminToken), nameof(MetricsToken),
+        nameof(MasterKey), nameof(AdminToken), nameof(InitAdminToken), nameof(MetricsToken), nameof(TelegramBotToken),
     ];
 
     // The record's ToString: every property, but secret ones (by name, and any named like a token, secret,

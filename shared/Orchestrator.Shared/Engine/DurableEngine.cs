@@ -732,7 +732,10 @@ public sealed class DurableEngine(
             if (registry.Projection(orchestration) is { } projection)
             {
                 var step = new StepContext(instanceId, orchestration, parentId, decision.StateBefore, decision.StateAfter!, decision.Event!, decision.EventType,
-                    decision.CustomStatus, decision.RuntimeStatus, decision.Summary, origin, workKind, now);
+                    decision.CustomStatus, decision.RuntimeStatus, decision.Summary, origin, workKind, now)
+                {
+                    Version = version + 1,
+                };
                 foreach (var command in projection.Project(step))
                 {
                     batch.BatchCommands.Add(command);
@@ -791,6 +794,23 @@ public sealed class DurableEngine(
             Value = origin is null ? DBNull.Value : JsonSerializer.Serialize(origin, EngineJson.Options),
         });
         return insert;
+    }
+
+    /// <summary>
+    /// The command that queues system activity <paramref name="activity"/> (no instance: its result goes nowhere) unless
+    /// <paramref name="key"/> is already queued — for step projections that enqueue side effects in the step's
+    /// transaction (<see cref="IStepProjection"/>). Idle workers find it at their next poll.
+    /// </summary>
+    /// <param name="activity">Registered activity name.</param>
+    /// <param name="input">Its input (serialised as JSON).</param>
+    /// <param name="key">Idempotency key (unique among system activities).</param>
+    /// <param name="retry">Retry policy.</param>
+    /// <param name="now">Due time and timestamps.</param>
+    /// <returns>The insert command, without a connection.</returns>
+    public static NpgsqlBatchCommand SystemActivityInsert(string activity, object input, string key, RetryPolicy retry, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return WorkInsert(WorkKinds.Activity, null, activity, JsonSerializer.Serialize(input, input.GetType(), EngineJson.Options), key, now, retry, now);
     }
 
     /// <summary>Who raised the work: a raised event's stored origin; the orchestrator itself for everything else.</summary>

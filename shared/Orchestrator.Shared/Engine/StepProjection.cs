@@ -30,7 +30,14 @@ public sealed record StepContext(
     string? Summary,
     EventOrigin Origin,
     string WorkKind,
-    DateTimeOffset Now);
+    DateTimeOffset Now)
+{
+    /// <summary>
+    /// The instance's version after the step (its <c>history.version</c>): unique per applied step of an instance and the
+    /// same when a rolled-back step is retried, so it makes idempotency keys for work a projection enqueues.
+    /// </summary>
+    public long Version { get; init; }
+}
 
 /// <summary>
 /// Writes extra rows (a read model) inside a step's transaction. The engine calls it for every applied step of the

@@ -126,6 +126,13 @@ public sealed class OutboundPolicy
         _alwaysAllowed = alwaysAllowed;
     }
 
+    /// <summary>
+    /// Resolves host names for every check and connection (default: DNS). The test suite replaces it process-wide with a
+    /// trip-wire under which the real Telegram's host name resolves to nothing and every attempt is recorded (issue #12:
+    /// no test can reach the real Telegram).
+    /// </summary>
+    internal static Func<string, CancellationToken, Task<IPAddress[]>> Resolve { get; set; } = Dns.GetHostAddressesAsync;
+
     /// <summary>The list as configured (normalised: entries trimmed and joined with <c>,</c>), for messages.</summary>
     public string List { get; }
 
@@ -311,7 +318,7 @@ public sealed class OutboundPolicy
             throw new OutboundRefusedException($"Outbound connection to {name}:{port} refused: {name} is a cloud metadata endpoint; it is refused whatever {SettingName} says");
         }
 
-        var addresses = IPAddress.TryParse(name, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(name, cancellationToken).ConfigureAwait(false);
+        var addresses = IPAddress.TryParse(name, out var literal) ? [literal] : await Resolve(name, cancellationToken).ConfigureAwait(false);
         var allowed = new List<IPAddress>();
         string? firstRefusal = null;
         foreach (var address in addresses)
@@ -368,7 +375,7 @@ public sealed class OutboundPolicy
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             try
             {
-                addresses = await Dns.GetHostAddressesAsync(host, timeout.Token).ConfigureAwait(false);
+                addresses = await Resolve(host, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {

@@ -55,6 +55,10 @@ public sealed partial record ProjectDefinition
     [JsonPropertyName("budget_usd")]
     public decimal? BudgetUsd { get; init; }
 
+    /// <summary>Where the project's Telegram messages go and who may act from the chat; <c>null</c> = no Telegram (issue #12).</summary>
+    [JsonPropertyName("telegram")]
+    public Telegram.TelegramConfig? Telegram { get; init; }
+
     /// <summary>Validation errors, each naming the field (<c>tracker.project_ids</c>, …); empty when valid.</summary>
     /// <param name="knownAgents">Agent names <c>ORCH_AGENTS_JSON</c> defines, to check <see cref="Agent"/>; <c>null</c> skips the check.</param>
     /// <returns>Human-readable problems.</returns>
@@ -93,6 +97,7 @@ public sealed partial record ProjectDefinition
 
         errors.AddRange(Tracker.Validate().Select(e => "tracker." + e));
         errors.AddRange(Forge.Validate().Select(e => "forge." + e));
+        errors.AddRange(Telegram?.Validate().Select(e => "telegram." + e) ?? []);
         return errors;
     }
 

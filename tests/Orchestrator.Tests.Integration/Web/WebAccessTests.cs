@@ -20,7 +20,7 @@ public sealed class WebAccessTests
     /// <summary>Every endpoint that answers an anonymous request without asking for credentials (issue #9's list).</summary>
     private static readonly string[] AllowList =
     [
-        "/healthz", "/readyz", "/webhooks/plane", "/webhooks/github", "/webhooks/{kind}/{slug}", "/webhooks/asana/{slug}",
+        "/healthz", "/readyz", "/webhooks/plane", "/webhooks/github", "/webhooks/{kind}/{slug}", "/webhooks/asana/{slug}", "/webhooks/telegram",
         "/login", "/login/link/{token}", "/init", "/invite/{token}", "/error/{code:int}",
     ];
 

@@ -27,6 +27,10 @@ public sealed class SettingsModel(ProjectStore projects, AccountStore accounts, 
     [BindProperty]
     public ProjectSettingsForm Extra { get; set; } = new();
 
+    /// <summary>The Telegram section (issue #12).</summary>
+    [BindProperty]
+    public Orchestrator.Functions.Telegram.TelegramSettingsForm Telegram { get; set; } = new();
+
     /// <summary>Field → message (<c>""</c>: not tied to a field).</summary>
     public Dictionary<string, string> Errors { get; private set; } = new(StringComparer.Ordinal);
 
@@ -97,6 +101,7 @@ public sealed class SettingsModel(ProjectStore projects, AccountStore accounts, 
         var current = Project;
         var definition = Input.ToDefinition(current.Definition);
         definition = Extra.Apply(definition, KnownAgents, Errors);
+        definition = Telegram.Apply(definition, Errors);
         foreach (var (field, message) in ProjectSettingsForm.FieldErrors(definition.Validate(KnownAgents)))
         {
             Errors.TryAdd(field, message);
@@ -114,6 +119,11 @@ public sealed class SettingsModel(ProjectStore projects, AccountStore accounts, 
             if (updated is null)
             {
                 return NotFound();
+            }
+
+            if (updated.Definition.Telegram is { } chat && HttpContext.RequestServices.GetService<Orchestrator.Functions.Telegram.TelegramBot>() is { } bot)
+            {
+                await bot.ClearLostAsync(chat.ChatId, HttpContext.RequestAborted); // saved again: try the chat again
             }
 
             audit.Record(Me, updated.Slug, "settings.saved", $"version {current.Version} → {updated.Version}: {AuditLog.DescribeChange(current.Definition, updated.Definition, secretChanges)}");
@@ -291,10 +301,29 @@ public sealed class SettingsModel(ProjectStore projects, AccountStore accounts, 
         Input = ProjectForm.From(project.Definition);
         Input.StoredSecrets = project.MaskedSecrets;
         Extra = ProjectSettingsForm.From(project, statusOptions, KnownAgents);
+        Telegram = Orchestrator.Functions.Telegram.TelegramSettingsForm.From(project.Definition);
+    }
+
+    /// <summary>What the Telegram section says about the bot: configured, which API, or <c>null</c> when there is none.</summary>
+    public string? TelegramBotStatus => HttpContext.RequestServices.GetService<Orchestrator.Functions.Telegram.TelegramBot>() is { Api: { } api } bot
+        ? $"Bot {api.BotId} via {bot.ApiUrl.GetLeftPart(UriPartial.Authority)}."
+        : null;
+
+    /// <summary>Why the bot cannot write to the project's chat (it was removed, the topic is gone), or <c>null</c>.</summary>
+    public string? TelegramChatProblem { get; private set; }
+
+    private async Task LoadTelegramStatusAsync()
+    {
+        if (Project.Definition.Telegram is { } chat && HttpContext.RequestServices.GetService<Orchestrator.Functions.Telegram.TelegramBot>() is { } bot
+            && await bot.LostStateAsync(chat.ChatId, HttpContext.RequestAborted) is { } lost)
+        {
+            TelegramChatProblem = $"The bot lost access to this chat at {lost.At:yyyy-MM-dd HH:mm} UTC: {lost.Reason}. Add it back (or fix the topic), then save to try again.";
+        }
     }
 
     private async Task LoadAccessAsync()
     {
+        await LoadTelegramStatusAsync();
         Members = await accounts.ListMembersAsync(Project.Slug, HttpContext.RequestAborted);
         HostAdmins = await accounts.ListHostAdminsAsync(HttpContext.RequestAborted);
         Invites = await accounts.ListInvitesAsync(Project.Slug, HttpContext.RequestAborted);
