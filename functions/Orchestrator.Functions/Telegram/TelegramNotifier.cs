@@ -40,16 +40,16 @@ public sealed class TelegramNotifier(
     /// <inheritdoc />
     public async Task SyncTaskAsync(string taskId, CancellationToken cancellationToken)
     {
-        if (bot.Api is not { } api || await snapshots.LoadAsync(taskId, cancellationToken) is not { } loaded)
+        // Most steps of a project without a chat end here, after one indexed read and the cached project.
+        if (bot.Api is not { } api
+            || await ConfigAsync(await snapshots.ProjectSlugAsync(taskId, cancellationToken), cancellationToken) is not { } config
+            || !config.Wants(NotificationKinds.Live)
+            || await snapshots.LoadAsync(taskId, cancellationToken) is not { } loaded)
         {
             return;
         }
 
         var (snapshot, row) = loaded;
-        if (await ConfigAsync(row.ProjectSlug, cancellationToken) is not { } config || !config.Wants(NotificationKinds.Live))
-        {
-            return;
-        }
 
         await using var lease = await TryLockAsync("telegram-live:" + taskId, cancellationToken)
             ?? throw new ActivityDeferredException(LockBusyDelay, "another worker is updating this task's live message");

@@ -16,6 +16,17 @@ namespace Orchestrator.Shared.Notifications;
 /// <param name="readModel">Task rows by id or key.</param>
 public sealed class TaskSnapshotLoader(NpgsqlDataSource db, ReadModelQueries readModel)
 {
+    /// <summary>The task's project slug (one indexed read), or <c>null</c> when the task has no row (yet).</summary>
+    /// <param name="taskId">Task instance id.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The slug.</returns>
+    public async Task<string?> ProjectSlugAsync(string taskId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT project_slug FROM tasks WHERE id = @id");
+        command.Parameters.AddWithValue("id", taskId);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
     /// <summary>The task's snapshot and project slug, or <c>null</c> when the task does not exist (yet).</summary>
     /// <param name="idOrKey">Task instance id or <c>PREFIX-N</c>.</param>
     /// <param name="cancellationToken">Cancellation.</param>
