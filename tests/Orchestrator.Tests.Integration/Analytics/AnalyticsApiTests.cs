@@ -86,7 +86,7 @@ public sealed class AnalyticsApiTests
         Assert.Equal(4, (long)sources[0]!["totals"]!["accepted"]!);
 
         var jobs = await GetJsonAsync(h.Api, "api/v1/projects/web/jobs/health");
-        Assert.Equal(0, (long)jobs["dead"]!);
+        Assert.True((long)jobs["dead"]! == 0, $"dead work after a clean run: {jobs.ToJsonString()}");
         Assert.Equal(0, (long)jobs["queue_depth"]!);
         Assert.Empty(jobs["running_agents"]!.AsArray());
     }

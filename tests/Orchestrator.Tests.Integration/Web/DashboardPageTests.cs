@@ -20,6 +20,7 @@ public sealed class DashboardPageTests
         using var admin = await WebAccessTests.InitAdminAsync(h);
         var (okId, _) = await h.CreateTaskAsync("Add a health endpoint");
         var ok = await h.WaitForStatusAsync(okId, TaskStatus.ISSUE_CREATED);
+        await h.QuiesceAsync(); // its last steps (comments) end before the second task starts, so the order below is fixed
         var (failedId, _) = await h.CreateTaskAsync("Tidy the footer", description: "<p></p>");
         await h.WaitForStatusAsync(failedId, TaskStatus.FAILED);
         await h.QuiesceAsync();
