@@ -22,6 +22,9 @@ public sealed class WebToolJourneyTests
     private const string ForgeWebhookSecret = "github-journey-webhook-secret-0123456789";
     private const string NoteText = "Please keep the JSON shape of /healthz stable: the load balancer reads it.";
 
+    /// <summary>Web-first assertions wait as long as the pages' own actions may take on a busy 2-core machine.</summary>
+    public WebToolJourneyTests() => SetDefaultExpectTimeout(15_000);
+
     [Fact]
     public async Task A_team_sets_up_a_project_follows_a_task_acts_on_it_and_invites_a_viewer_in_chromium()
     {
@@ -89,7 +92,7 @@ public sealed class WebToolJourneyTests
 
         // 4. The webhooks page: the URLs to paste into Plane and GitHub; the secrets only masked.
         await Expect(admin).ToHaveURLAsync(host + $"p/{Slug}/webhooks");
-        await Expect(admin.Locator(".flash")).ToContainTextAsync($"Project {Slug} created");
+        await Expect(admin.Locator(".flash")).ToContainTextAsync($"Project {Slug} created. Paste these webhook URLs into Plane and GitHub.");
         var planeUrl = await admin.Locator("section[aria-labelledby=tracker-values] .copyable code").InnerTextAsync();
         var githubUrl = await admin.Locator("#forge-values .copyable code").InnerTextAsync();
         Assert.Equal(host + $"webhooks/plane/{Slug}", planeUrl);
