@@ -177,9 +177,9 @@ public sealed class WebToolJourneyTests
         Assert.StartsWith(host + "invite/", inviteUrl, StringComparison.Ordinal);
         await ShotAsync(admin, "11-settings-invite");
 
-        // 9. The viewer, in a browser of their own (a phone): accepts the invite, signs out and in again, sees the
-        // dashboard and the task, is refused the settings with the 403 page.
-        var viewer = await NewPageAsync(chromium, consoleErrors, phone: true);
+        // 9. The viewer, in a browser of their own (a phone set to dark mode): accepts the invite, signs out and in again,
+        // sees the dashboard and the task, is refused the settings with the 403 page.
+        var viewer = await NewPageAsync(chromium, consoleErrors, phone: true, dark: true);
         await viewer.GotoAsync(inviteUrl);
         await Expect(viewer.Locator("main")).ToContainTextAsync($"You are invited to {Slug} as viewer by ada");
         await viewer.GetByLabel("Username").FillAsync("vera");
@@ -189,6 +189,7 @@ public sealed class WebToolJourneyTests
         await viewer.GetByRole(AriaRole.Button, new() { Name = "Create account and join" }).ClickAsync();
         await Expect(viewer).ToHaveURLAsync(host + $"p/{Slug}");
         await Expect(viewer.Locator(".flash")).ToContainTextAsync("Welcome, vera. You are viewer of this project.");
+        Assert.Equal("rgb(21, 23, 26)", await viewer.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor")); // the dark scheme
         await viewer.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await Expect(viewer).ToHaveURLAsync(host + "login");
         await viewer.GetByLabel("Username").FillAsync("vera");
@@ -244,9 +245,9 @@ public sealed class WebToolJourneyTests
         h.AssertNoUnexpectedRequests();
     }
 
-    private static async Task<IPage> NewPageAsync(Chromium chromium, List<string> consoleErrors, bool phone = false)
+    private static async Task<IPage> NewPageAsync(Chromium chromium, List<string> consoleErrors, bool phone = false, bool dark = false)
     {
-        var page = await chromium.NewPageAsync(phone: phone);
+        var page = await chromium.NewPageAsync(phone: phone, dark: dark);
         page.Console += (_, m) =>
         {
             // Chromium reports every 4xx document as a console error; the wrong password (401) and the viewer's settings
