@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Orchestrator.Functions.Web;
 using Orchestrator.Functions.Web.Auth;
+using Orchestrator.Orchestrations.Tasks;
 using Orchestrator.Shared.Projects;
 
 namespace Orchestrator.Functions.Pages.App;
@@ -31,7 +32,7 @@ public sealed class NewModel(ProjectStore projects, ILogger<NewModel> logger) : 
         {
             var created = await projects.CreateAsync(Input.ToDefinition(), Input.SecretChanges(), HttpContext.RequestAborted);
             logger.LogInformation("Project {Slug} created from the web tool by {User}", created.Slug, Caller.From(User)!.Name);
-            TempData["Flash"] = $"Project {created.Slug} created. Paste these webhook URLs into {created.Definition.Tracker.Kind} and {created.Definition.Forge.Kind}.";
+            TempData["Flash"] = $"Project {created.Slug} created. Paste these webhook URLs into {TaskProject.TrackerDisplayName(created.Definition.Tracker.Kind)} and {TaskProject.ForgeDisplayName(created.Definition.Forge.Kind)}.";
             return LocalRedirect($"/p/{Uri.EscapeDataString(created.Slug)}/webhooks");
         }
         catch (ProjectValidationException ex)
