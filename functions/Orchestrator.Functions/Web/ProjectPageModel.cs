@@ -70,6 +70,7 @@ public abstract class ProjectPageModel : PageModel
         ViewData["ProjectSlug"] = Project.Slug;
         ViewData["ProjectName"] = string.IsNullOrWhiteSpace(Project.Definition.Name) ? Project.Slug : Project.Definition.Name;
         ViewData["Section"] = Section;
+        ViewData["ProjectRole"] = Role;
         await next();
     }
 }

@@ -208,10 +208,16 @@ public sealed class WebToolJourneyTests
         await Expect(viewer.Locator("ol.task-timeline")).ToContainTextAsync(NoteText);
         await Expect(viewer.Locator(".task-actions")).ToHaveCountAsync(0); // viewers read; no action buttons
         await ShotAsync(viewer, "14-viewer-task");
-        var settings = await viewer.RunAndWaitForResponseAsync(
-            () => viewer.GetByRole(AriaRole.Navigation, new() { Name = "Project" }).GetByRole(AriaRole.Link, new() { Name = "Settings" }).ClickAsync(),
-            host + $"p/{Slug}/settings");
-        Assert.Equal((int)HttpStatusCode.Forbidden, settings.Status);
+        // A viewer's tabs leave out what the role cannot open; the address typed in is refused.
+        var tabs = viewer.GetByRole(AriaRole.Navigation, new() { Name = "Project" });
+        await Expect(tabs.GetByRole(AriaRole.Link, new() { Name = "Tasks" })).ToHaveCountAsync(1);
+        foreach (var hidden in new[] { "Settings", "API", "New task" })
+        {
+            await Expect(tabs.GetByRole(AriaRole.Link, new() { Name = hidden, Exact = true })).ToHaveCountAsync(0);
+        }
+
+        var settings = await viewer.GotoAsync(host + $"p/{Slug}/settings");
+        Assert.Equal((int)HttpStatusCode.Forbidden, settings!.Status);
         await Expect(viewer.Locator("h1")).ToHaveTextAsync("Not allowed");
         await Expect(viewer.Locator("main")).ToContainTextAsync("Your role in this project does not allow this");
         await Expect(viewer.Locator("#invites")).ToHaveCountAsync(0);
