@@ -74,16 +74,16 @@ public static class ApiExamples
             .Where(s => s is not (nameof(Orchestrator.Orchestrations.Tasks.TaskStatus.BLOCKED) or nameof(Orchestrator.Orchestrations.Tasks.TaskStatus.AUTO_DISABLED)))
             .ToDictionary(s => s, s => s switch { "DEPLOYED" => 31L, "FAILED" => 2L, "WAITING_CI" => 3L, "PR_CREATED" => 4L, "ISSUE_CREATED" => 1L, _ => 0L });
         Add(new ProjectSummary("web", from, At, new TaskCounts(41, byStatus, 1, 0), 12, 7,
-            AnalyticsMath.Describe(leadTimes).P50Seconds, AnalyticsMath.Describe(leadTimes).P90Seconds, 2, 3, cost));
+            26_000, 128_800, 2, 3, cost));
         long[] reached = [12, 12, 10, 8, 7, 7];
         string[][] steps = [["autotask", "AutoTask"], ["issue", "Issue"], ["pr", "Pull request"], ["merged", "Merged"], ["ci_success", "CI success"], ["deployed", "Deployed"]];
         Add(new FunnelReport("web", from, At, [.. steps.Select((step, i) => new FunnelStep(step[0], step[1], reached[i], i + 1 < reached.Length ? (double)reached[i + 1] / reached[i] : null))]));
-        Add(new LeadTimeReport("web", from, At, AnalyticsMath.Describe(leadTimes), AnalyticsMath.Histogram(leadTimes),
+        Add(new LeadTimeReport("web", from, At, new DurationStats(7, 26_000, 128_800, 53_486, 5_400, 190_000), AnalyticsMath.Histogram(leadTimes),
             [
-                new StageLeadTime("received_to_issue", "Received → issue", AnalyticsMath.Describe([4.2, 5.1, 3.9, 6.0, 4.4, 5.5, 4.8])),
-                new StageLeadTime("issue_to_pr", "Issue → PR", AnalyticsMath.Describe([2_400, 5_100, 9_000, 18_500, 30_200, 70_000, 160_000])),
-                new StageLeadTime("pr_to_merge", "PR → merge", AnalyticsMath.Describe([1_800, 3_300, 4_000, 6_200, 9_400, 16_000, 28_000])),
-                new StageLeadTime("merge_to_ci", "Merge → CI done", AnalyticsMath.Describe([420, 480, 510, 560, 600, 650, 1_200])),
+                new StageLeadTime("received_to_issue", "Received → issue", new DurationStats(7, 4.8, 5.7, 4.8, 3.9, 6.0)),
+                new StageLeadTime("issue_to_pr", "Issue → PR", new DurationStats(7, 18_500, 106_000, 42_171, 2_400, 160_000)),
+                new StageLeadTime("pr_to_merge", "PR → merge", new DurationStats(7, 6_200, 20_800, 9_814, 1_800, 28_000)),
+                new StageLeadTime("merge_to_ci", "Merge → CI done", new DurationStats(7, 560, 870, 631, 420, 1_200)),
             ],
             [.. AnalyticsMath.Weeks(from, At).Select((week, i) => i % 2 == 0 ? new WeekLeadTime(week, 2, 12_000, 41_000, 19_500) : new WeekLeadTime(week, 0, null, null, null))]));
         var example = new FailureExample("plane-7d2e9c41-5b3a-4f6e-8c1d-2a9b8e7f6c50", "WEB-39", "Export orders as CSV", "CI failed on the merge commit (tests: 3 failed)", At.AddDays(-2));
