@@ -111,7 +111,6 @@ public static class OrchestratorApp
         app.MapOpenApi("/openapi/{documentName}.json");
         // Scalar's bundle for the reference page (/api/docs), served behind sign-in (Scalar's own mapping is anonymous).
         app.MapApiReferenceAssets();
-        api.MapAnalyticsApi();
         Observability.MetricsEndpoint.MapOnMainApp(app, settings);
         app.MapRazorPages();
         return app;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Orchestrator.Shared.ReadModel;
 
 /// <summary>
@@ -105,11 +107,21 @@ public static class AnalyticsMath
 /// <param name="MeanSeconds">Mean.</param>
 /// <param name="MinSeconds">Shortest.</param>
 /// <param name="MaxSeconds">Longest.</param>
-public sealed record DurationStats(long Count, double? P50Seconds, double? P90Seconds, double? MeanSeconds, double? MinSeconds, double? MaxSeconds);
+public sealed record DurationStats(
+    [property: JsonPropertyName("count")] long Count,
+    [property: JsonPropertyName("p50_seconds")] double? P50Seconds,
+    [property: JsonPropertyName("p90_seconds")] double? P90Seconds,
+    [property: JsonPropertyName("mean_seconds")] double? MeanSeconds,
+    [property: JsonPropertyName("min_seconds")] double? MinSeconds,
+    [property: JsonPropertyName("max_seconds")] double? MaxSeconds);
 
 /// <summary>One bucket of the lead-time histogram.</summary>
 /// <param name="FromSeconds">Lower bound (inclusive), seconds.</param>
 /// <param name="ToSeconds">Upper bound (exclusive), seconds; <c>null</c> for the last bucket.</param>
 /// <param name="Label">Human label, e.g. <c>1–4 h</c>.</param>
 /// <param name="Count">Tasks whose lead time falls in it.</param>
-public sealed record HistogramBucket(double FromSeconds, double? ToSeconds, string Label, long Count);
+public sealed record HistogramBucket(
+    [property: JsonPropertyName("from_seconds")] double FromSeconds,
+    [property: JsonPropertyName("to_seconds")] double? ToSeconds,
+    [property: JsonPropertyName("label")] string Label,
+    [property: JsonPropertyName("count")] long Count);

@@ -1,9 +1,13 @@
+using System.Text.Json.Serialization;
+
 namespace Orchestrator.Shared.ReadModel;
 
 /// <summary>An amount of money with its currency named (agent costs are reported by the agents in US dollars).</summary>
 /// <param name="Amount">The amount.</param>
 /// <param name="Currency">ISO 4217 code, <c>USD</c>.</param>
-public sealed record Money(decimal Amount, string Currency)
+public sealed record Money(
+    [property: JsonPropertyName("amount")] decimal Amount,
+    [property: JsonPropertyName("currency")] string Currency)
 {
     /// <summary>The currency of every agent cost.</summary>
     public const string Usd = "USD";
@@ -19,14 +23,22 @@ public sealed record Money(decimal Amount, string Currency)
 /// <param name="Runs">Finished agent runs.</param>
 /// <param name="TokensIn">Input tokens.</param>
 /// <param name="TokensOut">Output tokens.</param>
-public sealed record CostTotals(Money Cost, long Runs, long TokensIn, long TokensOut);
+public sealed record CostTotals(
+    [property: JsonPropertyName("cost")] Money Cost,
+    [property: JsonPropertyName("runs")] long Runs,
+    [property: JsonPropertyName("tokens_in")] long TokensIn,
+    [property: JsonPropertyName("tokens_out")] long TokensOut);
 
 /// <summary>A project's tasks now, by step (overlays counted under their step, and on their own).</summary>
 /// <param name="Total">Every task of the project.</param>
 /// <param name="ByStatus">Tasks per pipeline step (every step named, 0 included).</param>
 /// <param name="Blocked">Tasks the tracker marks blocked (the <c>BLOCKED</c> overlay).</param>
 /// <param name="AutoDisabled">Tasks with AutoTask turned off (the <c>AUTO_DISABLED</c> overlay).</param>
-public sealed record TaskCounts(long Total, IReadOnlyDictionary<string, long> ByStatus, long Blocked, long AutoDisabled);
+public sealed record TaskCounts(
+    [property: JsonPropertyName("total")] long Total,
+    [property: JsonPropertyName("by_status")] IReadOnlyDictionary<string, long> ByStatus,
+    [property: JsonPropertyName("blocked")] long Blocked,
+    [property: JsonPropertyName("auto_disabled")] long AutoDisabled);
 
 /// <summary><c>GET /api/v1/projects/{slug}/summary</c>.</summary>
 /// <param name="Project">Project slug.</param>
@@ -41,28 +53,48 @@ public sealed record TaskCounts(long Total, IReadOnlyDictionary<string, long> By
 /// <param name="FailedInRange">Transitions into <c>FAILED</c> in the range.</param>
 /// <param name="Cost">Agent runs that finished in the range.</param>
 public sealed record ProjectSummary(
-    string Project, DateTimeOffset From, DateTimeOffset To, TaskCounts Tasks, long Received, long Deployed,
-    double? LeadTimeP50Seconds, double? LeadTimeP90Seconds, long OpenFailures, long FailedInRange, CostTotals Cost);
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("from")] DateTimeOffset From,
+    [property: JsonPropertyName("to")] DateTimeOffset To,
+    [property: JsonPropertyName("tasks")] TaskCounts Tasks,
+    [property: JsonPropertyName("received")] long Received,
+    [property: JsonPropertyName("deployed")] long Deployed,
+    [property: JsonPropertyName("lead_time_p50_seconds")] double? LeadTimeP50Seconds,
+    [property: JsonPropertyName("lead_time_p90_seconds")] double? LeadTimeP90Seconds,
+    [property: JsonPropertyName("open_failures")] long OpenFailures,
+    [property: JsonPropertyName("failed_in_range")] long FailedInRange,
+    [property: JsonPropertyName("cost")] CostTotals Cost);
 
 /// <summary>One step of the funnel.</summary>
 /// <param name="Step"><c>autotask</c>, <c>issue</c>, <c>pr</c>, <c>merged</c>, <c>ci_success</c>, <c>deployed</c>.</param>
 /// <param name="Label">Human label.</param>
 /// <param name="Count">Tasks of the cohort that reached this step (or a later one) by now.</param>
 /// <param name="ConversionToNext">The next step's count divided by this one's (0–1); <c>null</c> for the last step or an empty step.</param>
-public sealed record FunnelStep(string Step, string Label, long Count, double? ConversionToNext);
+public sealed record FunnelStep(
+    [property: JsonPropertyName("step")] string Step,
+    [property: JsonPropertyName("label")] string Label,
+    [property: JsonPropertyName("count")] long Count,
+    [property: JsonPropertyName("conversion_to_next")] double? ConversionToNext);
 
 /// <summary><c>GET /api/v1/projects/{slug}/funnel</c>: the tasks received in the range and how far each got.</summary>
 /// <param name="Project">Project slug.</param>
 /// <param name="From">Range start.</param>
 /// <param name="To">Range end.</param>
 /// <param name="Steps">AutoTask → issue → PR → merged → CI success → DEPLOYED.</param>
-public sealed record FunnelReport(string Project, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<FunnelStep> Steps);
+public sealed record FunnelReport(
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("from")] DateTimeOffset From,
+    [property: JsonPropertyName("to")] DateTimeOffset To,
+    [property: JsonPropertyName("steps")] IReadOnlyList<FunnelStep> Steps);
 
 /// <summary>The lead time of one stage.</summary>
 /// <param name="Stage"><c>received_to_issue</c>, <c>issue_to_pr</c>, <c>pr_to_merge</c>, <c>merge_to_ci</c>.</param>
 /// <param name="Label">Human label.</param>
 /// <param name="Stats">Its durations over the deployed tasks that went through it.</param>
-public sealed record StageLeadTime(string Stage, string Label, DurationStats Stats);
+public sealed record StageLeadTime(
+    [property: JsonPropertyName("stage")] string Stage,
+    [property: JsonPropertyName("label")] string Label,
+    [property: JsonPropertyName("stats")] DurationStats Stats);
 
 /// <summary>Lead times of the tasks deployed in one UTC week (Monday 00:00).</summary>
 /// <param name="WeekStart">Monday 00:00 UTC.</param>
@@ -70,7 +102,12 @@ public sealed record StageLeadTime(string Stage, string Label, DurationStats Sta
 /// <param name="P50Seconds">Median lead time, or <c>null</c>.</param>
 /// <param name="P90Seconds">90th percentile.</param>
 /// <param name="MeanSeconds">Mean.</param>
-public sealed record WeekLeadTime(DateTimeOffset WeekStart, long Deployed, double? P50Seconds, double? P90Seconds, double? MeanSeconds);
+public sealed record WeekLeadTime(
+    [property: JsonPropertyName("week_start")] DateTimeOffset WeekStart,
+    [property: JsonPropertyName("deployed")] long Deployed,
+    [property: JsonPropertyName("p50_seconds")] double? P50Seconds,
+    [property: JsonPropertyName("p90_seconds")] double? P90Seconds,
+    [property: JsonPropertyName("mean_seconds")] double? MeanSeconds);
 
 /// <summary><c>GET /api/v1/projects/{slug}/lead-time</c>: RECEIVED → DEPLOYED of the tasks deployed in the range.</summary>
 /// <param name="Project">Project slug.</param>
@@ -81,8 +118,13 @@ public sealed record WeekLeadTime(DateTimeOffset WeekStart, long Deployed, doubl
 /// <param name="Stages">Per stage: received → issue, issue → PR, PR → merge, merge → CI done.</param>
 /// <param name="Weeks">Per UTC week of the deploy, every week of the range.</param>
 public sealed record LeadTimeReport(
-    string Project, DateTimeOffset From, DateTimeOffset To, DurationStats Total, IReadOnlyList<HistogramBucket> Histogram,
-    IReadOnlyList<StageLeadTime> Stages, IReadOnlyList<WeekLeadTime> Weeks);
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("from")] DateTimeOffset From,
+    [property: JsonPropertyName("to")] DateTimeOffset To,
+    [property: JsonPropertyName("total")] DurationStats Total,
+    [property: JsonPropertyName("histogram")] IReadOnlyList<HistogramBucket> Histogram,
+    [property: JsonPropertyName("stages")] IReadOnlyList<StageLeadTime> Stages,
+    [property: JsonPropertyName("weeks")] IReadOnlyList<WeekLeadTime> Weeks);
 
 /// <summary>A task that failed, as an example of its category.</summary>
 /// <param name="TaskId">Instance id.</param>
@@ -90,7 +132,12 @@ public sealed record LeadTimeReport(
 /// <param name="Title">Title.</param>
 /// <param name="Reason">The failure reason (clipped to 300 characters).</param>
 /// <param name="At">When it failed.</param>
-public sealed record FailureExample(string TaskId, string? TaskKey, string? Title, string? Reason, DateTimeOffset At);
+public sealed record FailureExample(
+    [property: JsonPropertyName("task_id")] string TaskId,
+    [property: JsonPropertyName("task_key")] string? TaskKey,
+    [property: JsonPropertyName("title")] string? Title,
+    [property: JsonPropertyName("reason")] string? Reason,
+    [property: JsonPropertyName("at")] DateTimeOffset At);
 
 /// <summary>One failure category.</summary>
 /// <param name="Category">One of <see cref="FailureCategories"/>.</param>
@@ -98,7 +145,12 @@ public sealed record FailureExample(string TaskId, string? TaskKey, string? Titl
 /// <param name="Count">Transitions into <c>FAILED</c> in the range with this category.</param>
 /// <param name="Tasks">Distinct tasks among them.</param>
 /// <param name="Examples">The newest few.</param>
-public sealed record FailureCategory(string Category, string Label, long Count, long Tasks, IReadOnlyList<FailureExample> Examples);
+public sealed record FailureCategory(
+    [property: JsonPropertyName("category")] string Category,
+    [property: JsonPropertyName("label")] string Label,
+    [property: JsonPropertyName("count")] long Count,
+    [property: JsonPropertyName("tasks")] long Tasks,
+    [property: JsonPropertyName("examples")] IReadOnlyList<FailureExample> Examples);
 
 /// <summary><c>GET /api/v1/projects/{slug}/failures</c>.</summary>
 /// <param name="Project">Project slug.</param>
@@ -107,35 +159,54 @@ public sealed record FailureCategory(string Category, string Label, long Count, 
 /// <param name="Total">Transitions into <c>FAILED</c> in the range.</param>
 /// <param name="Categories">Every category with at least one failure, most frequent first.</param>
 /// <param name="Truncated">More than <see cref="AnalyticsQueries.MaxFailures"/> failures: only the newest were classified.</param>
-public sealed record FailureReport(string Project, DateTimeOffset From, DateTimeOffset To, long Total, IReadOnlyList<FailureCategory> Categories, bool Truncated);
+public sealed record FailureReport(
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("from")] DateTimeOffset From,
+    [property: JsonPropertyName("to")] DateTimeOffset To,
+    [property: JsonPropertyName("total")] long Total,
+    [property: JsonPropertyName("categories")] IReadOnlyList<FailureCategory> Categories,
+    [property: JsonPropertyName("truncated")] bool Truncated);
 
 /// <summary>Cost of one stage.</summary>
 /// <param name="Stage">Role pipeline stage.</param>
 /// <param name="Totals">Its runs.</param>
-public sealed record CostByStage(string Stage, CostTotals Totals);
+public sealed record CostByStage(
+    [property: JsonPropertyName("stage")] string Stage,
+    [property: JsonPropertyName("totals")] CostTotals Totals);
 
 /// <summary>Cost of one agent.</summary>
 /// <param name="Agent">Agent name (<c>ORCH_AGENTS_JSON</c>).</param>
 /// <param name="Vendor">Its kind: <c>ClaudeCode</c>, <c>Codex</c>, <c>OpenCode</c>, <c>Generic</c>.</param>
 /// <param name="Totals">Its runs.</param>
-public sealed record CostByAgent(string Agent, string Vendor, CostTotals Totals);
+public sealed record CostByAgent(
+    [property: JsonPropertyName("agent")] string Agent,
+    [property: JsonPropertyName("vendor")] string Vendor,
+    [property: JsonPropertyName("totals")] CostTotals Totals);
 
 /// <summary>Cost of one model.</summary>
 /// <param name="Model">Model name as the agent reported it, or <c>(unknown)</c>.</param>
 /// <param name="Totals">Its runs.</param>
-public sealed record CostByModel(string Model, CostTotals Totals);
+public sealed record CostByModel(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("totals")] CostTotals Totals);
 
 /// <summary>Cost of one task.</summary>
 /// <param name="TaskId">Instance id.</param>
 /// <param name="TaskKey"><c>PREFIX-N</c>.</param>
 /// <param name="Title">Title.</param>
 /// <param name="Totals">Its runs.</param>
-public sealed record CostByTask(string TaskId, string? TaskKey, string? Title, CostTotals Totals);
+public sealed record CostByTask(
+    [property: JsonPropertyName("task_id")] string TaskId,
+    [property: JsonPropertyName("task_key")] string? TaskKey,
+    [property: JsonPropertyName("title")] string? Title,
+    [property: JsonPropertyName("totals")] CostTotals Totals);
 
 /// <summary>Cost of one UTC week (Monday 00:00).</summary>
 /// <param name="WeekStart">Monday 00:00 UTC.</param>
 /// <param name="Totals">Runs finished that week.</param>
-public sealed record CostByWeek(DateTimeOffset WeekStart, CostTotals Totals);
+public sealed record CostByWeek(
+    [property: JsonPropertyName("week_start")] DateTimeOffset WeekStart,
+    [property: JsonPropertyName("totals")] CostTotals Totals);
 
 /// <summary><c>GET /api/v1/projects/{slug}/cost</c>: agent runs finished in the range, summed.</summary>
 /// <param name="Project">Project slug.</param>
@@ -149,8 +220,16 @@ public sealed record CostByWeek(DateTimeOffset WeekStart, CostTotals Totals);
 /// <param name="Tasks">Tasks with at least one run in the range.</param>
 /// <param name="Weeks">Per UTC week, every week of the range.</param>
 public sealed record CostReport(
-    string Project, DateTimeOffset From, DateTimeOffset To, CostTotals Total, IReadOnlyList<CostByStage> ByStage, IReadOnlyList<CostByAgent> ByAgent,
-    IReadOnlyList<CostByModel> ByModel, IReadOnlyList<CostByTask> ByTask, long Tasks, IReadOnlyList<CostByWeek> Weeks);
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("from")] DateTimeOffset From,
+    [property: JsonPropertyName("to")] DateTimeOffset To,
+    [property: JsonPropertyName("total")] CostTotals Total,
+    [property: JsonPropertyName("by_stage")] IReadOnlyList<CostByStage> ByStage,
+    [property: JsonPropertyName("by_agent")] IReadOnlyList<CostByAgent> ByAgent,
+    [property: JsonPropertyName("by_model")] IReadOnlyList<CostByModel> ByModel,
+    [property: JsonPropertyName("by_task")] IReadOnlyList<CostByTask> ByTask,
+    [property: JsonPropertyName("tasks")] long Tasks,
+    [property: JsonPropertyName("weeks")] IReadOnlyList<CostByWeek> Weeks);
 
 /// <summary>Webhook counts of a source in one hour or day.</summary>
 /// <param name="Start">Start of the hour or UTC day.</param>
@@ -158,7 +237,12 @@ public sealed record CostReport(
 /// <param name="Duplicate">Deliveries already stored.</param>
 /// <param name="RefusedSignature">Missing or wrong signatures (401) and stray Asana handshakes (403).</param>
 /// <param name="Failed">Malformed, too large, busy (429) or our errors (5xx).</param>
-public sealed record WebhookBucket(DateTimeOffset Start, long Accepted, long Duplicate, long RefusedSignature, long Failed);
+public sealed record WebhookBucket(
+    [property: JsonPropertyName("start")] DateTimeOffset Start,
+    [property: JsonPropertyName("accepted")] long Accepted,
+    [property: JsonPropertyName("duplicate")] long Duplicate,
+    [property: JsonPropertyName("refused_signature")] long RefusedSignature,
+    [property: JsonPropertyName("failed")] long Failed);
 
 /// <summary>The webhooks of one source of a project.</summary>
 /// <param name="Source"><c>plane</c>, <c>asana</c>, <c>github</c> or <c>gitea</c>.</param>
@@ -167,14 +251,24 @@ public sealed record WebhookBucket(DateTimeOffset Start, long Accepted, long Dup
 /// <param name="Totals">The range's counts (<see cref="WebhookBucket.Start"/> = the range start).</param>
 /// <param name="Hourly">Hours of the range with any count, oldest first.</param>
 /// <param name="Daily">UTC days of the range with any count, oldest first.</param>
-public sealed record WebhookSourceHealth(string Source, string Role, DateTimeOffset? LastDeliveryAt, WebhookBucket Totals, IReadOnlyList<WebhookBucket> Hourly, IReadOnlyList<WebhookBucket> Daily);
+public sealed record WebhookSourceHealth(
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("role")] string Role,
+    [property: JsonPropertyName("last_delivery_at")] DateTimeOffset? LastDeliveryAt,
+    [property: JsonPropertyName("totals")] WebhookBucket Totals,
+    [property: JsonPropertyName("hourly")] IReadOnlyList<WebhookBucket> Hourly,
+    [property: JsonPropertyName("daily")] IReadOnlyList<WebhookBucket> Daily);
 
 /// <summary><c>GET /api/v1/projects/{slug}/webhooks/health</c>.</summary>
 /// <param name="Project">Project slug.</param>
 /// <param name="From">Range start (aligned down to the hour).</param>
 /// <param name="To">Range end.</param>
 /// <param name="Sources">The project's tracker, then its forge.</param>
-public sealed record WebhooksHealthReport(string Project, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<WebhookSourceHealth> Sources);
+public sealed record WebhooksHealthReport(
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("from")] DateTimeOffset From,
+    [property: JsonPropertyName("to")] DateTimeOffset To,
+    [property: JsonPropertyName("sources")] IReadOnlyList<WebhookSourceHealth> Sources);
 
 /// <summary>Open work items of one kind.</summary>
 /// <param name="Kind"><c>activity</c>, <c>timer</c> or <c>event</c>.</param>
@@ -182,7 +276,12 @@ public sealed record WebhooksHealthReport(string Project, DateTimeOffset From, D
 /// <param name="Due">Pending and due now: the queue depth.</param>
 /// <param name="Running">Claimed by a worker.</param>
 /// <param name="Dead">Failed for good (used their last attempt), not yet purged.</param>
-public sealed record WorkKindCounts(string Kind, long Pending, long Due, long Running, long Dead);
+public sealed record WorkKindCounts(
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("pending")] long Pending,
+    [property: JsonPropertyName("due")] long Due,
+    [property: JsonPropertyName("running")] long Running,
+    [property: JsonPropertyName("dead")] long Dead);
 
 /// <summary>A work item that failed for good.</summary>
 /// <param name="Id">Work item id.</param>
@@ -192,7 +291,14 @@ public sealed record WorkKindCounts(string Kind, long Pending, long Due, long Ru
 /// <param name="Attempts">Attempts used.</param>
 /// <param name="Error">The last error (clipped to 300 characters).</param>
 /// <param name="FailedAt">When.</param>
-public sealed record DeadWork(long Id, string Kind, string Name, string? InstanceId, int Attempts, string? Error, DateTimeOffset FailedAt);
+public sealed record DeadWork(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("instance_id")] string? InstanceId,
+    [property: JsonPropertyName("attempts")] int Attempts,
+    [property: JsonPropertyName("error")] string? Error,
+    [property: JsonPropertyName("failed_at")] DateTimeOffset FailedAt);
 
 /// <summary>An agent run in progress.</summary>
 /// <param name="RunId"><c>agent_runs</c> id.</param>
@@ -201,7 +307,13 @@ public sealed record DeadWork(long Id, string Kind, string Name, string? Instanc
 /// <param name="Stage">Stage.</param>
 /// <param name="StartedAt">When it started.</param>
 /// <param name="RunningSeconds">How long it has run, seconds.</param>
-public sealed record RunningAgentRun(long RunId, string? TaskId, string Agent, string Stage, DateTimeOffset StartedAt, double RunningSeconds);
+public sealed record RunningAgentRun(
+    [property: JsonPropertyName("run_id")] long RunId,
+    [property: JsonPropertyName("task_id")] string? TaskId,
+    [property: JsonPropertyName("agent")] string Agent,
+    [property: JsonPropertyName("stage")] string Stage,
+    [property: JsonPropertyName("started_at")] DateTimeOffset StartedAt,
+    [property: JsonPropertyName("running_seconds")] double RunningSeconds);
 
 /// <summary><c>GET /api/v1/projects/{slug}/jobs/health</c>: the queue work of the project's tasks (and their role pipelines).</summary>
 /// <param name="Project">Project slug.</param>
@@ -215,5 +327,13 @@ public sealed record RunningAgentRun(long RunId, string? TaskId, string Agent, s
 /// <param name="DeadWork">The newest dead items (at most 20).</param>
 /// <param name="RunningAgents">Agent runs in progress.</param>
 public sealed record JobsHealthReport(
-    string Project, DateTimeOffset At, long QueueDepth, double? OldestPendingAgeSeconds, long Retrying, long Running, long Dead,
-    IReadOnlyList<WorkKindCounts> ByKind, IReadOnlyList<DeadWork> DeadWork, IReadOnlyList<RunningAgentRun> RunningAgents);
+    [property: JsonPropertyName("project")] string Project,
+    [property: JsonPropertyName("at")] DateTimeOffset At,
+    [property: JsonPropertyName("queue_depth")] long QueueDepth,
+    [property: JsonPropertyName("oldest_pending_age_seconds")] double? OldestPendingAgeSeconds,
+    [property: JsonPropertyName("retrying")] long Retrying,
+    [property: JsonPropertyName("running")] long Running,
+    [property: JsonPropertyName("dead")] long Dead,
+    [property: JsonPropertyName("by_kind")] IReadOnlyList<WorkKindCounts> ByKind,
+    [property: JsonPropertyName("dead_work")] IReadOnlyList<DeadWork> DeadWork,
+    [property: JsonPropertyName("running_agents")] IReadOnlyList<RunningAgentRun> RunningAgents);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 using Orchestrator.Orchestrations.ReadModel;
@@ -38,7 +39,14 @@ public sealed record TaskListPage(IReadOnlyList<TaskRow> Items, int Page, int Pa
 /// <param name="Summary">The small JSON object (fields per type: <see cref="TaskEventTypes"/>).</param>
 /// <param name="DeliveryId">Webhook delivery id, or <c>null</c>.</param>
 /// <param name="CreatedAt">When.</param>
-public sealed record TaskEventView(long Id, string Source, string EventType, string? Actor, JsonElement Summary, string? DeliveryId, DateTimeOffset CreatedAt);
+public sealed record TaskEventView(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("event_type")] string EventType,
+    [property: JsonPropertyName("actor")] string? Actor,
+    [property: JsonPropertyName("summary")] JsonElement Summary,
+    [property: JsonPropertyName("delivery_id")] string? DeliveryId,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);
 
 /// <summary>A task page: the row and its latest events.</summary>
 /// <param name="Task">The task.</param>

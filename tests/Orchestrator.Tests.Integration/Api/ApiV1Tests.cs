@@ -53,7 +53,20 @@ public sealed class ApiV1Tests
                     Assert.Contains(operation["parameters"]!.AsArray(), p => (string?)p!["name"] == parameter.Name);
                 }
 
-                if (method is "POST" or "PUT")
+                var parameters = operation["parameters"]?.AsArray() ?? [];
+                bool HasHeader(string name) => parameters.Any(p => (string?)p!["in"] == "header" && (string?)p["name"] == name);
+                Assert.True(endpoint.Metadata.GetMetadata<Orchestrator.Functions.Functions.V1.IfMatchAttribute>() is not null == HasHeader("If-Match"), $"{method} {path}: If-Match documented iff the endpoint reads it");
+                Assert.True(endpoint.Metadata.GetMetadata<Orchestrator.Functions.Functions.V1.IdempotentAttribute>() is not null == HasHeader("Idempotency-Key"), $"{method} {path}: Idempotency-Key documented iff honoured");
+                if (HasHeader("If-Match"))
+                {
+                    Assert.True(responses.ContainsKey("412"), $"{method} {path} takes If-Match but documents no 412");
+                }
+
+                if (endpoint.Metadata.GetMetadata<Orchestrator.Functions.Functions.V1.NoRequestBodyAttribute>() is not null)
+                {
+                    Assert.True(operation["requestBody"] is null, $"{method} {path} is marked as taking no body but documents one");
+                }
+                else if (method is "POST" or "PUT")
                 {
                     Assert.True(operation["requestBody"]?["content"]?["application/json"]?["schema"] is not null, $"{method} {path} has no request schema");
                     Assert.True(operation["requestBody"]?["content"]?["application/json"]?["example"] is not null, $"{method} {path} has no request example");
@@ -67,6 +80,42 @@ public sealed class ApiV1Tests
                 }
             }
         }
+    }
+
+    [Fact]
+    public async Task Every_v1_body_uses_snake_case_names_in_the_document_and_on_the_wire()
+    {
+        await using var h = await Harness.StartAsync();
+        var document = JsonNode.Parse(await h.Api.GetStringAsync("openapi/v1.json"))!;
+        var snake = new System.Text.RegularExpressions.Regex("^[a-z][a-z0-9]*(_[a-z0-9]+)*$");
+        var schemas = document["components"]!["schemas"]!.AsObject();
+        Assert.Contains("ProjectSummary", schemas.Select(s => s.Key));
+        Assert.Contains("TaskActionAccepted", schemas.Select(s => s.Key));
+        foreach (var (name, schema) in schemas)
+        {
+            foreach (var (property, _) in schema!["properties"]?.AsObject() ?? [])
+            {
+                Assert.True(snake.IsMatch(property), $"{name}.{property} is not snake_case");
+            }
+        }
+
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                foreach (var parameter in operation!["parameters"]?.AsArray() ?? [])
+                {
+                    if ((string?)parameter!["in"] == "query")
+                    {
+                        Assert.True(snake.IsMatch((string)parameter["name"]!), $"{method} {path}: query parameter {parameter["name"]} is not snake_case");
+                    }
+                }
+            }
+        }
+
+        // The wire matches: the summary as served uses the names the document lists.
+        var summary = JsonNode.Parse(await h.Api.GetStringAsync("api/v1/projects/web/summary"))!.AsObject();
+        Assert.Equal(schemas["ProjectSummary"]!["properties"]!.AsObject().Select(p => p.Key).Order(), summary.Select(p => p.Key).Order());
     }
 
     [Fact]

@@ -74,23 +74,18 @@ public sealed class ApiTokensPageTests
         Assert.DoesNotContain(two, html, StringComparison.Ordinal);
         Assert.DoesNotContain(Harness.AdminToken, html, StringComparison.Ordinal);
 
+        // The examples (one per /api/v1 operation: Api/ApiPageTests) use the public URL and the placeholder.
         var (_, page, _) = await admin.GetAsync("/p/web/api");
-        var commands = page.QuerySelectorAll("pre code").Select(c => c.TextContent).ToList();
-        Assert.Equal(
-        [
-            "curl -sS -H \"Authorization: Bearer $ORCH_TOKEN\" https://orchestrator.example.com/api/projects/web",
-            "curl -sS -X POST -H \"Authorization: Bearer $ORCH_TOKEN\" https://orchestrator.example.com/api/projects/web/sync",
-            "curl -sS -H \"Authorization: Bearer $ORCH_TOKEN\" \"https://orchestrator.example.com/api/tasks?status=FAILED\"",
-            "curl -sS -H \"Authorization: Bearer $ORCH_TOKEN\" https://orchestrator.example.com/api/tasks/WEB-1",
-            "curl -sS -X POST -H \"Authorization: Bearer $ORCH_TOKEN\" https://orchestrator.example.com/api/tasks/WEB-1/retry",
-        ], commands);
-        Assert.Equal(commands, page.QuerySelectorAll("#examples-h ~ .copyable button[data-copy]").Select(b => b.GetAttribute("data-copy")!).ToList());
+        var commands = page.QuerySelectorAll("#examples-h ~ .api-area pre code").Select(c => c.TextContent).ToList();
+        Assert.Contains("curl -sS -H \"Authorization: Bearer $ORCH_TOKEN\" https://orchestrator.example.com/api/v1/projects/web", commands);
+        Assert.Contains("curl -sS -X POST -H \"Authorization: Bearer $ORCH_TOKEN\" -H \"Idempotency-Key: $IDEMPOTENCY_KEY\" https://orchestrator.example.com/api/v1/projects/web/tasks/WEB-1/actions/retry", commands);
+        Assert.Equal(commands, page.QuerySelectorAll("#examples-h ~ .api-area .copyable button[data-copy]").Select(b => b.GetAttribute("data-copy")!).ToList());
 
         // Without ORCH_PUBLIC_URL the examples use the address the page was read at.
         await using var local = await WebAccessTests.StartAsync();
         using var localAdmin = await WebAccessTests.InitAdminAsync(local);
         var (_, localPage, _) = await localAdmin.GetAsync("/p/web/api");
-        Assert.Contains($"{local.HostUrl.AbsoluteUri.TrimEnd('/')}/api/projects/web", localPage.QuerySelector("pre code")!.TextContent);
+        Assert.Contains($"{local.HostUrl.AbsoluteUri.TrimEnd('/')}/api/v1/projects", localPage.QuerySelector(".api-area pre code")!.TextContent);
 
         // Invalid input is reported next to the field and creates nothing.
         var (bad, badPage, _) = await SubmitAsync(admin, "/p/web/api", "handler=Create", new Dictionary<string, string> { ["TokenName"] = " ", ["TokenRole"] = "owner" });

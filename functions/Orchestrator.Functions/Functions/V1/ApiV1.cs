@@ -27,6 +27,8 @@ public static class ApiV1
         v1.MapProjectsV1();
         v1.MapKnowledgeV1();
         v1.MapTasksV1();
+        v1.MapTaskActionsV1();
+        v1.MapAnalyticsV1();
         return v1;
     }
 
@@ -41,6 +43,39 @@ public static class ApiV1
         {
             options.ShouldInclude = description => description.GroupName == DocumentName;
             options.AddExamples();
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                // The request headers the endpoint's metadata says it reads (they are not bound parameters, so the generator cannot see them).
+                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                if (metadata.OfType<IfMatchAttribute>().Any())
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = "If-Match",
+                        In = ParameterLocation.Header,
+                        Description = "The `ETag` of the resource as read (e.g. `W/\"7\"`); 412 when it changed since. Without it the write is unconditional.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                        Example = System.Text.Json.Nodes.JsonValue.Create("W/\"7\""),
+                    });
+                }
+
+                if (metadata.OfType<IdempotentAttribute>().Any())
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = IdempotencyMiddleware.Header,
+                        In = ParameterLocation.Header,
+                        Description = "A key you choose (1–255 printable ASCII characters, e.g. a UUID): a retry with the same key and the same request gets the first answer again " +
+                            "(`Idempotent-Replayed: true`) for 24 hours, without running again; the same key with another request is 422.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
+                        Example = System.Text.Json.Nodes.JsonValue.Create("5f0c3e4a-8b1d-4c2e-9a7f-6d5e4c3b2a10"),
+                    });
+                }
+
+                return Task.CompletedTask;
+            });
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
@@ -150,9 +185,49 @@ public static class ApiV1
 
         foreach (var status in problems)
         {
-            builder.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), ["application/problem+json"]));
+            builder.WithMetadata(Problem(status));
         }
 
         return builder;
     }
+
+    /// <summary>
+    /// Marks a POST that honours <c>Idempotency-Key</c> (<see cref="IdempotencyMiddleware"/>) and documents its header and the
+    /// two answers the key itself can cause: 409 (the first request with the key is still running) and 422 (the key was
+    /// used for another request).
+    /// </summary>
+    /// <typeparam name="TBuilder">The builder.</typeparam>
+    /// <param name="builder">The endpoint.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static TBuilder Idempotent<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new IdempotentAttribute())
+            .WithMetadata(Problem(StatusCodes.Status409Conflict))
+            .WithMetadata(Problem(StatusCodes.Status422UnprocessableEntity));
+
+    /// <summary>Marks an update that takes <c>If-Match</c> (<see cref="IfMatch"/>) and documents its header and the 412 of a stale tag.</summary>
+    /// <typeparam name="TBuilder">The builder.</typeparam>
+    /// <param name="builder">The endpoint.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static TBuilder TakesIfMatch<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new IfMatchAttribute()).WithMetadata(Problem(StatusCodes.Status412PreconditionFailed));
+
+    /// <summary>Marks a POST that takes no body (an action without input): the OpenAPI document then has no request body for it, by design.</summary>
+    /// <typeparam name="TBuilder">The builder.</typeparam>
+    /// <param name="builder">The endpoint.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static TBuilder WithoutBody<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new NoRequestBodyAttribute());
+
+    private static ProducesResponseTypeMetadata Problem(int status) =>
+        new(status, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), ["application/problem+json"]);
 }
+
+/// <summary>Marks an endpoint that reads <c>If-Match</c> (optimistic concurrency; see <see cref="ApiV1.TakesIfMatch{TBuilder}"/>).</summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method)]
+public sealed class IfMatchAttribute : Attribute;
+
+/// <summary>Marks a POST that takes no request body (see <see cref="ApiV1.WithoutBody{TBuilder}"/>).</summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method)]
+public sealed class NoRequestBodyAttribute : Attribute;

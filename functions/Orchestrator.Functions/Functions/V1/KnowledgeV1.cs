@@ -142,7 +142,7 @@ public static class KnowledgeV1
             {
                 return ApiV1.Invalid(ex.Errors);
             }
-        }).WithMetadata(new IdempotentAttribute()).Doc($"Add a {noun}", "Editors. Honours `Idempotency-Key`.", 400, 403, 404).Produces<TResource>(StatusCodes.Status201Created);
+        }).Idempotent().Doc($"Add a {noun}", "Editors. Honours `Idempotency-Key`.", 400, 403, 404).Produces<TResource>(StatusCodes.Status201Created);
 
         group.MapPut($"/{path}/{{id:long}}", async (HttpContext http, KnowledgeStore store, string slug, long id, TWrite body, CancellationToken ct) =>
         {
@@ -174,7 +174,7 @@ public static class KnowledgeV1
             {
                 return ApiV1.Invalid(ex.Errors);
             }
-        }).Doc($"Replace a {noun}", "Editors. `If-Match` with the ETag read; 412 when stale.", 400, 403, 404, 412).Produces<TResource>();
+        }).TakesIfMatch().Doc($"Replace a {noun}", "Editors. `If-Match` with the ETag read; 412 when stale.", 400, 403, 404).Produces<TResource>();
 
         group.MapDelete($"/{path}/{{id:long}}", async (HttpContext http, KnowledgeStore store, string slug, long id, CancellationToken ct) =>
             (await ApiV1.ProjectAsync(http, slug, ProjectRole.Editor)).Refusal

@@ -61,14 +61,14 @@ public static class ProjectsV1
     {
         var projects = v1.MapGroup("/projects").WithTags("Projects");
         projects.MapGet("/", ListAsync).Doc("List the projects you can see").Produces<ProjectList>();
-        projects.MapPost("/", CreateAsync).WithMetadata(new IdempotentAttribute()).Doc("Create a project", "Host admins only. The body is the whole definition plus secrets.", 400, 403, 409, 422)
+        projects.MapPost("/", CreateAsync).Idempotent().Doc("Create a project", "Host admins only. The body is the whole definition plus secrets. Honours `Idempotency-Key`.", 400, 403)
             .Accepts<ProjectWrite>("application/json").Produces<ProjectResource>(StatusCodes.Status201Created);
         projects.MapGet("/{slug}", GetAsync).Doc("Get a project", "The `ETag` header carries the version for `If-Match`.", 404).Produces<ProjectResource>();
-        projects.MapPut("/{slug}", ReplaceAsync).Doc("Replace a project", "Project admins. `If-Match` with the ETag read; 412 when stale.", 400, 403, 404, 409, 412, 422)
+        projects.MapPut("/{slug}", ReplaceAsync).TakesIfMatch().Doc("Replace a project", "Project admins. `If-Match` with the ETag read; 412 when stale.", 400, 403, 404, 409, 422)
             .Accepts<ProjectWrite>("application/json").Produces<ProjectResource>();
         projects.MapDelete("/{slug}", DeleteAsync).Doc("Delete a project", "Host admins only.", 403, 404).Produces(StatusCodes.Status204NoContent);
         projects.MapGet("/{slug}/repositories", GetRepositoriesAsync).Doc("Get the project's repositories", null, 404).Produces<RepositoriesResource>();
-        projects.MapPut("/{slug}/repositories", ReplaceRepositoriesAsync).Doc("Replace the project's repositories", "Project admins. `If-Match` with the project's ETag.", 400, 403, 404, 412)
+        projects.MapPut("/{slug}/repositories", ReplaceRepositoriesAsync).TakesIfMatch().Doc("Replace the project's repositories", "Project admins. `If-Match` with the project's ETag.", 400, 403, 404)
             .Accepts<RepositoriesResource>("application/json").Produces<RepositoriesResource>();
     }
 

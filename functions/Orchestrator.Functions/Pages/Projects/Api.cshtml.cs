@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Orchestrator.Functions.Functions.V1;
 using Orchestrator.Functions.Web;
 using Orchestrator.Shared.Accounts;
 using Orchestrator.Shared.Configuration;
@@ -8,8 +9,9 @@ namespace Orchestrator.Functions.Pages.Projects;
 /// <summary>
 /// <c>/p/{slug}/api</c> (project admins only): the project's API tokens — create one for a role (the token is shown once,
 /// in the answer to the POST that made it, and never again: only its hash and first 12 characters are stored), the list
-/// with prefix, role, creator, dates and revocation, revoke — and curl examples of the API with this project's URL filled
-/// in and the token as the placeholder <c>$ORCH_TOKEN</c>.
+/// with prefix, role, creator, dates and revocation, revoke — and a curl example of every <c>/api/v1</c> operation, grouped by
+/// area, built from the OpenAPI document (<see cref="CurlExamples"/>) with this host's URL and the project's slug filled in
+/// and the token as the placeholder <c>$ORCH_TOKEN</c>.
 /// </summary>
 public sealed class ApiModel(AccountStore accounts, AuditLog audit, OrchestratorSettings settings) : ProjectPageModel
 {
@@ -45,22 +47,11 @@ public sealed class ApiModel(AccountStore accounts, AuditLog audit, Orchestrator
     /// <inheritdoc />
     protected override string Section => "api";
 
-    /// <summary>The curl examples: what each does and the command (<c>$ORCH_TOKEN</c> stands for the token).</summary>
-    /// <returns>Title → command.</returns>
-    public IReadOnlyList<(string Title, string Command)> Examples()
-    {
-        var slug = Uri.EscapeDataString(Project.Slug);
-        var key = $"{Project.Definition.WorkItemPrefix}-1";
-        const string auth = "-H \"Authorization: Bearer $ORCH_TOKEN\"";
-        return
-        [
-            ("The project (definition, secrets masked, webhook paths)", $"curl -sS {auth} {BaseUrl}/api/projects/{slug}"),
-            ("Import the tracker's items changed in the last 90 days (editor)", $"curl -sS -X POST {auth} {BaseUrl}/api/projects/{slug}/sync"),
-            ("Tasks, newest first (filter ?status=FAILED, page with ?page=2&pageSize=50)", $"curl -sS {auth} \"{BaseUrl}/api/tasks?status=FAILED\""),
-            ("One task by key or instance id: status, TaskSpec, links, timeline", $"curl -sS {auth} {BaseUrl}/api/tasks/{key}"),
-            ("Retry a FAILED task from the step that failed (editor)", $"curl -sS -X POST {auth} {BaseUrl}/api/tasks/{key}/retry"),
-        ];
-    }
+    /// <summary>A curl command per <c>/api/v1</c> operation, in the OpenAPI document's order.</summary>
+    public IReadOnlyList<CurlExample> Examples { get; private set; } = [];
+
+    /// <summary>The examples grouped by area (the operations' first tag), areas in document order.</summary>
+    public IEnumerable<IGrouping<string, CurlExample>> ExampleGroups => Examples.GroupBy(e => e.Tag, StringComparer.Ordinal);
 
     /// <summary>Shows the tokens and examples.</summary>
     /// <returns>The page.</returns>
@@ -128,5 +119,9 @@ public sealed class ApiModel(AccountStore accounts, AuditLog audit, Orchestrator
         return LocalRedirect($"/p/{Uri.EscapeDataString(Project.Slug)}/api");
     }
 
-    private async Task LoadAsync() => Tokens = await accounts.ListApiTokensAsync(Project.Slug, HttpContext.RequestAborted);
+    private async Task LoadAsync()
+    {
+        Tokens = await accounts.ListApiTokensAsync(Project.Slug, HttpContext.RequestAborted);
+        Examples = await CurlExamples.ForApiV1Async(HttpContext.RequestServices, BaseUrl, Project.Slug, $"{Project.Definition.WorkItemPrefix}-1", HttpContext.RequestAborted);
+    }
 }
