@@ -218,9 +218,25 @@ public sealed class AsanaTracker(IAsanaClient asana, ProjectDefinition project, 
         _ = await asana.ListWebhooksAsync(project.Tracker.Workspace ?? "", trackerProjectId, cancellationToken);
 
     /// <inheritdoc />
-    /// <remarks>Not yet for Asana: the approval is recorded by the pipeline, and the Asana task is left for a person to move.</remarks>
-    public Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken) =>
-        throw new PermanentActivityException($"Moving an Asana task to '{stateName}' is not available yet; move it by hand.");
+    /// <remarks>
+    /// The project's status field (<see cref="StatusRule.Field"/>, gid or name) is set to the enum option named
+    /// <paramref name="stateName"/>: the same field <see cref="GetStateNameAsync"/> reads. A project that follows sections
+    /// instead has nothing to set here (moving a task between sections is left to a person; the approval is recorded).
+    /// </remarks>
+    public async Task MoveToStateAsync(string trackerProjectId, string itemId, string stateName, CancellationToken cancellationToken)
+    {
+        if (project.Tracker.Status.Field is not { Length: > 0 } wanted)
+        {
+            throw new PermanentActivityException($"The Asana project follows sections, not a status field: move the task to '{stateName}' by hand.");
+        }
+
+        var settings = await asana.ListProjectCustomFieldSettingsAsync(trackerProjectId, cancellationToken);
+        var field = settings.Select(s => s.CustomField).FirstOrDefault(f => f.Gid == wanted || string.Equals(f.Name, wanted, StringComparison.OrdinalIgnoreCase))
+            ?? throw new PermanentActivityException($"The Asana project has no custom field '{wanted}' (the status field in the project's settings).");
+        var option = field.EnumOptions.FirstOrDefault(o => o.Enabled && string.Equals(o.Name, stateName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new PermanentActivityException($"The Asana field '{field.Name}' has no option '{stateName}'; add it (the approval gate's states).");
+        await asana.SetEnumFieldAsync(itemId, field.Gid, option.Gid, cancellationToken);
+    }
 
     /// <summary>The snapshot of an Asana task under a project's rules.</summary>
     /// <param name="project">The project.</param>

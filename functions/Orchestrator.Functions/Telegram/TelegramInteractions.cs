@@ -114,11 +114,24 @@ public sealed class TelegramInteractions(
 
         var tracker = (await platforms.ForProjectAsync(slug, cancellationToken)).Tracker;
         var approved = approval.Status == "approved";
-        await tracker.MoveToStateAsync(row.TrackerProjectId, row.TrackerItemId, approved ? gate.ApprovedState : gate.RejectedState, cancellationToken);
+        var state = approved ? gate.ApprovedState : gate.RejectedState;
+        string? notMoved = null;
+        try
+        {
+            await tracker.MoveToStateAsync(row.TrackerProjectId, row.TrackerItemId, state, cancellationToken);
+        }
+        catch (PermanentActivityException e)
+        {
+            // The decision stands (the pipeline has it); the item says why it was not moved, and a person moves it.
+            notMoved = e.Message;
+            logger.LogWarning("Task {TaskId}: the tracker item was not moved to '{State}' after the Telegram decision: {Reason}", approval.TaskId, state, e.Message);
+        }
+
         var who = WebUtility.HtmlEncode(approval.DecidedByName ?? "someone");
-        var html = approved
+        var html = (approved
             ? $"<p>Approved in Telegram by {who}.</p>"
-            : $"<p>Rejected in Telegram by {who}: {WebUtility.HtmlEncode(approval.Reason ?? "")}</p>";
+            : $"<p>Rejected in Telegram by {who}: {WebUtility.HtmlEncode(approval.Reason ?? "")}</p>")
+            + (notMoved is null ? "" : $"<p>Not moved to {WebUtility.HtmlEncode(state)}: {WebUtility.HtmlEncode(notMoved)}</p>");
         await tracker.EnsureCommentAsync(row.TrackerProjectId, row.TrackerItemId,
             string.Create(CultureInfo.InvariantCulture, $"{approval.TaskId}:telegram-approval:{approval.Id}"), html, cancellationToken);
     }

@@ -151,6 +151,24 @@ public sealed class AsanaClient : IAsanaClient
         SetCompletedAsync(taskGid, true, cancellationToken);
 
     /// <summary>
+    /// Selects an option of an enum custom field on a task: <c>PUT /tasks/{task_gid}</c> with
+    /// <c>{"data":{"custom_fields":{"&lt;field gid&gt;": "&lt;option gid&gt;"}}}</c> (https://developers.asana.com/reference/updatetask;
+    /// a <c>null</c> option clears the field). Idempotent. Asana answers 400 when the field is not on the task's projects or
+    /// the option is not one of the field's enabled options.
+    /// </summary>
+    /// <param name="taskGid">Task gid.</param>
+    /// <param name="fieldGid">Enum custom field gid.</param>
+    /// <param name="optionGid">Enum option gid, or <c>null</c> to clear.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="PlatformApiException">Non-2xx or network failure.</exception>
+    public async Task SetEnumFieldAsync(string taskGid, string fieldGid, string? optionGid, CancellationToken cancellationToken)
+    {
+        var path = "tasks/" + Gid(taskGid, nameof(taskGid));
+        var fields = new JsonObject { [Gid(fieldGid, nameof(fieldGid))] = optionGid is null ? null : Gid(optionGid, nameof(optionGid)) };
+        using var response = await SendAsync(HttpMethod.Put, path, "opt_fields=custom_fields.gid", new JsonObject { ["custom_fields"] = fields }, cancellationToken);
+    }
+
+    /// <summary>
     /// Reopens a task: <c>PUT /tasks/{task_gid}</c> with <c>{"data":{"completed":false}}</c>
     /// (https://developers.asana.com/reference/updatetask). Idempotent.
     /// </summary>

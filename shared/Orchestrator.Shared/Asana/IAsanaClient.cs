@@ -13,6 +13,9 @@ public interface IAsanaClient
     /// <summary><c>PUT /tasks/{task_gid}</c> with <c>{"data":{"completed":true}}</c>.</summary>
     Task CompleteTaskAsync(string taskGid, CancellationToken cancellationToken);
 
+    /// <summary><c>PUT /tasks/{task_gid}</c> with <c>{"data":{"custom_fields":{field_gid: option_gid}}}</c>: selects an enum option (<c>null</c> clears it).</summary>
+    Task SetEnumFieldAsync(string taskGid, string fieldGid, string? optionGid, CancellationToken cancellationToken);
+
     /// <summary><c>PUT /tasks/{task_gid}</c> with <c>{"data":{"completed":false}}</c>.</summary>
     Task ReopenTaskAsync(string taskGid, CancellationToken cancellationToken);
 

@@ -707,6 +707,26 @@ public sealed class AsanaSimulator : IAsyncDisposable
                     case "notes" when value?.GetValueKind() == JsonValueKind.String:
                         task.Notes = value.GetValue<string>();
                         break;
+                    case "custom_fields" when value is JsonObject fields:
+                        // updateTask: enum fields by gid → option gid (null clears); the field must be on the task's
+                        // project and the option one of its enabled options, else Asana answers 400.
+                        foreach (var (fieldGid, option) in fields)
+                        {
+                            if (!task.EnumValues.ContainsKey(fieldGid) || !_fields.TryGetValue(fieldGid, out var field))
+                            {
+                                throw new BadRequest(400, $"custom_fields: Custom field with ID {fieldGid} is not on given object");
+                            }
+
+                            var optionGid = option is JsonValue ov && ov.TryGetValue<string>(out var o) ? o : null;
+                            if (option is not null && (optionGid is null || field.Options.All(x => x.Gid != optionGid || !x.Enabled)))
+                            {
+                                throw new BadRequest(400, $"custom_fields: enum_value: Unknown object: {option.ToJsonString()}");
+                            }
+
+                            task.EnumValues[fieldGid] = optionGid;
+                        }
+
+                        break;
                     default:
                         throw new BadRequest(400, $"{key}: not simulated or invalid");
                 }
