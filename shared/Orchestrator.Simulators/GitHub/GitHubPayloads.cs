@@ -473,7 +473,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
                 return s;
             }
 
-            s = ApiHost().Replace(s, root);
+            s = ApiHost().Replace(s, root + "api/v3/");
             s = OtherHosts().Replace(s, root);
             s = AvatarHost().Replace(s, root + "avatars/");
             s = WebHost().Replace(s, root);
