@@ -303,17 +303,18 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 
     /// <inheritdoc />
     /// <remarks>
-    /// Octokit's <c>Issue.Update</c> with <c>{"state":"closed","state_reason":"not_planned"}</c>, 200 with the issue
-    /// (https://docs.github.com/en/rest/issues/issues#update-an-issue).
+    /// <c>PATCH /repos/{owner}/{repo}/issues/{n}</c> with <c>{"state":"closed","state_reason":"not_planned"}</c>, 200 with the
+    /// issue (https://docs.github.com/en/rest/issues/issues#update-an-issue), through <see cref="Octo.IConnection"/>: Octokit's
+    /// <c>IssueUpdate</c> always sends <c>"milestone":null</c>, which would take the issue off its milestone.
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer (404 for a missing issue, 410 when issues are disabled), network failure or unexpected body.</exception>
     public async Task<GitHubIssue> CloseIssueAsNotPlannedAsync(RepoRef repo, int number, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var update = new Octo.IssueUpdate { State = Octo.ItemState.Closed, StateReason = Octo.ItemStateReason.NotPlanned };
+        var path = Octo.ApiUrls.Issue(repo.Owner, repo.Name, number);
         return await CallAsync(
-            Operation("PATCH", Octo.ApiUrls.Issue(repo.Owner, repo.Name, number)),
-            async () => ToIssue(await _octokit.Issue.Update(repo.Owner, repo.Name, number, update).ConfigureAwait(false)),
+            Operation("PATCH", path),
+            async () => ToIssue(Required((await _connection.Patch<Octo.Issue>(path, new CloseAsNotPlanned(), GitHubOctokit.MediaType).ConfigureAwait(false)).Body, "body")),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -337,7 +338,7 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 
     /// <inheritdoc />
     /// <remarks>
-    /// Octokit's <c>Issue.Labels.RemoveFromIssue</c>: <c>DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}</c> with the
+    /// <c>DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}</c> (Octokit.s <c>ApiUrls.IssueLabel</c>) with the
     /// name escaped as one path segment; 200 with the remaining labels, or 404 when the issue does not carry it
     /// (https://docs.github.com/en/rest/issues/labels#remove-a-label-from-an-issue), which gives <c>false</c>.
     /// </remarks>
@@ -351,7 +352,8 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
             Operation("DELETE", Octo.ApiUrls.IssueLabel(repo.Owner, repo.Name, number, escaped)),
             async () =>
             {
-                await _octokit.Issue.Labels.RemoveFromIssue(repo.Owner, repo.Name, number, escaped).ConfigureAwait(false);
+                // IConnection.Delete, not Issue.Labels.RemoveFromIssue: that one sends a "{}" body a DELETE does not take.
+                await _connection.Delete(Octo.ApiUrls.IssueLabel(repo.Owner, repo.Name, number, escaped)).ConfigureAwait(false);
                 return true;
             },
             cancellationToken,
@@ -417,10 +419,11 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         return items.Count > max ? items.GetRange(0, max) : items;
     }
 
-    /// <summary>Refuses a body that is not JSON of the expected kind before Octokit's serializer guesses at it.</summary>
+    /// <summary>Refuses a 2xx body that is not JSON of the expected kind before Octokit's serializer guesses at it (error bodies go to Octokit's exceptions).</summary>
     private static object CheckShape(object body, char shape)
     {
-        if (body is not string text || !text.AsSpan().TrimStart().StartsWith([shape]))
+        var success = GitHubOctokit.Current.Value?.Status is >= 200 and < 300;
+        if (success && (body is not string text || !text.AsSpan().TrimStart().StartsWith([shape])))
         {
             throw new InvalidOperationException(shape == '[' ? "expected a JSON array" : "expected a JSON object");
         }
@@ -448,6 +451,16 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
             pr.MergeCommitSha,
             Required(pr.HtmlUrl, "html_url"),
             pr.Head?.Ref);
+
+    /// <summary>The body that closes an issue as not planned.</summary>
+    internal sealed class CloseAsNotPlanned
+    {
+        /// <summary><c>state</c>.</summary>
+        public string State { get; } = "closed";
+
+        /// <summary><c>state_reason</c>.</summary>
+        public string StateReason { get; } = "not_planned";
+    }
 
     /// <summary>The check-suite list as GitHub sends it (Octokit's <c>CheckSuite</c> lacks <c>latest_check_runs_count</c>).</summary>
     internal sealed class CheckSuitesPage
@@ -603,7 +616,9 @@ internal sealed class GitHubCalls(Octo.IConnection connection, string credential
     {
         var status = e.StatusCode;
         var headers = e.HttpResponse?.Headers ?? new Dictionary<string, string>();
-        var message = redact(ErrorMessage(e.ApiError) ?? $"{(int)status} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase((int)status)}".Trim());
+        // Octokit turns a body that is not JSON (a proxy's HTML page) into an ApiError whose message is the whole body.
+        var json = e.HttpResponse?.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) ?? false;
+        var message = redact((json ? ErrorMessage(e.ApiError) : null) ?? $"{(int)status} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase((int)status)}".Trim());
         var retryAfterHeader = Header(headers, "Retry-After");
         var rateLimit = e.HttpResponse?.ApiInfo?.RateLimit;
         var exhausted = rateLimit is { Limit: > 0, Remaining: 0 } || e is Octo.RateLimitExceededException;

@@ -91,7 +91,8 @@ internal static class GitHubOctokit
     }
 
     /// <summary>
-    /// Between Octokit and the factory's handler: names the API version, asks for <see cref="MediaType"/>, cancels with
+    /// Between Octokit and the factory's handler: names the API version, asks for <see cref="MediaType"/>, labels JSON
+    /// bodies <c>application/json; charset=utf-8</c>, cancels with
     /// the caller's token of <see cref="Current"/>, and reads the whole body before returning so the timeout bounds it too (Octokit reads it
     /// later without a token).
     /// </summary>
@@ -105,6 +106,12 @@ internal static class GitHubOctokit
             {
                 request.Headers.Accept.Clear();
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaType));
+            }
+
+            if (request.Content?.Headers.ContentType is { MediaType: "application/x-www-form-urlencoded" } && request.Content is StringContent)
+            {
+                // Octokit labels the JSON it serialises with its default content type; say what it is.
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
             }
 
             var call = Current.Value;

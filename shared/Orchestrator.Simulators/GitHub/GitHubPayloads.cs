@@ -58,7 +58,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
 
     public string RunHtmlUrl(SimRepoState repo, SimCiState ci) => $"{Base}{repo.FullName}/actions/runs/{ci.RunId}";
 
-    private string ApiRepo(SimRepoState repo) => $"{Base}repos/{repo.FullName}";
+    private string ApiRepo(SimRepoState repo) => $"{Base}api/v3/repos/{repo.FullName}";
 
     // ---------------------------------------------------------------- REST objects
 

@@ -178,7 +178,7 @@ public sealed partial class GitHubSimulator
     private int? Authorize(HttpContext context, string token)
     {
         // The token endpoint authenticates with a JWT, which its route verifies.
-        if (context.Request.Path.StartsWithSegments("/app", StringComparison.Ordinal))
+        if (context.Request.Path.StartsWithSegments(ApiPrefix + "/app", StringComparison.Ordinal))
         {
             return null;
         }

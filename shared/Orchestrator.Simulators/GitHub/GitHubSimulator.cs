@@ -1065,7 +1065,7 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         var items = new JsonArray(list.Skip((page - 1) * perPage).Take(perPage).Select(render).ToArray());
         var last = Math.Max(1, (list.Count + perPage - 1) / perPage);
         var path = call.Context.Request.Path.Value!;
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var segments = path[ApiPrefix.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries);
         var rest = string.Join('/', segments.Skip(segments[0] == "repos" ? 3 : 2));
         var parameters = (call.Context.Request.QueryString.Value ?? "").TrimStart('?')
             .Split('&', StringSplitOptions.RemoveEmptyEntries)
