@@ -18,11 +18,13 @@ namespace Orchestrator.Simulators.GitHub;
 /// <remarks>
 /// <para>
 /// Every JSON object is built from one of GitHub's own payloads (<c>Payloads/github/</c>, see its
-/// PROVENANCE.md) with the state-carrying fields replaced and every URL moved onto <see cref="BaseUrl"/>:
-/// API URLs are <c>{BaseUrl}repos/{owner}/{repo}/…</c>, web links <c>{BaseUrl}{owner}/{repo}/issues/{n}</c>.
+/// PROVENANCE.md) with the state-carrying fields replaced and every URL moved onto <see cref="BaseUrl"/>, as a GitHub
+/// Enterprise Server lays them out: API URLs are <c>{BaseUrl}api/v3/repos/{owner}/{repo}/…</c> (<see cref="ApiUrl"/>),
+/// web links <c>{BaseUrl}{owner}/{repo}/issues/{n}</c>.
 /// </para>
 /// <para>
-/// Routes (each also reachable as <c>/repositories/{id}/…</c>, the form GitHub uses in <c>Link</c> headers):
+/// Routes, all under <see cref="ApiPrefix"/> <c>/api/v3</c> (each also reachable as <c>/repositories/{id}/…</c>, the form
+/// GitHub uses in <c>Link</c> headers):
 /// <c>POST|GET /repos/{o}/{r}/issues</c>, <c>GET|PATCH /repos/{o}/{r}/issues/{n}</c> (state and
 /// <c>state_reason</c>, title, body), <c>POST /repos/{o}/{r}/issues/{n}/labels</c>,
 /// <c>DELETE /repos/{o}/{r}/issues/{n}/labels/{name}</c>, <c>GET|POST /repos/{o}/{r}/issues/{n}/comments</c>,
