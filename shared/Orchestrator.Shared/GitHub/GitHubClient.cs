@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Shared.Platform;
 using Octo = Octokit;
 
@@ -94,7 +93,6 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     /// <param name="timeout">Bound on each request; default <see cref="DefaultTimeout"/>.</param>
     /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
     /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL.</exception>
-    [ActivatorUtilitiesConstructor]
     public GitHubClient(HttpMessageHandler handler, Uri apiBaseUrl, IGitHubTokenSource tokenSource, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -360,8 +358,9 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
             onNotFound: () => false).ConfigureAwait(false);
     }
 
-    private static long LabelId(IReadOnlyList<Octo.Label> labels, string name)
+    private static long LabelId(IReadOnlyList<Octo.Label>? answer, string name)
     {
+        var labels = Required(answer, "body");
         var match = labels.FirstOrDefault(l => l.Name == name) ?? labels.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase));
         return match?.Id ?? throw new InvalidOperationException($"the answer does not list the label '{name}'");
     }
@@ -433,16 +432,25 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 
     private static T Required<T>(T? value, string name) => value ?? throw new InvalidOperationException($"'{name}' is missing or null");
 
-    private static GitHubIssue ToIssue(Octo.Issue issue) =>
-        new(issue.Number, Required(issue.Title, "title"), issue.Body, Required(issue.State.StringValue, "state"), Required(issue.HtmlUrl, "html_url"));
+    // Octokit hands back null when a 2xx body is not JSON: the mappers turn that into a shape failure.
+    private static GitHubIssue ToIssue(Octo.Issue? answer)
+    {
+        var issue = Required(answer, "body");
+        return new(issue.Number, Required(issue.Title, "title"), issue.Body, Required(issue.State.StringValue, "state"), Required(issue.HtmlUrl, "html_url"));
+    }
 
-    private static GitHubComment ToComment(Octo.IssueComment comment) =>
-        new(comment.Id, comment.Body ?? "", Required(comment.HtmlUrl, "html_url"));
+    private static GitHubComment ToComment(Octo.IssueComment? answer)
+    {
+        var comment = Required(answer, "body");
+        return new(comment.Id, comment.Body ?? "", Required(comment.HtmlUrl, "html_url"));
+    }
 
-    private static GitHubPullRequest ToPullRequest(Octo.PullRequest pr) =>
+    private static GitHubPullRequest ToPullRequest(Octo.PullRequest? answer)
+    {
+        var pr = Required(answer, "body");
 
         // List items have no "merged"; merged_at says it for them.
-        new(
+        return new(
             pr.Number,
             Required(pr.Title, "title"),
             pr.Body,
@@ -451,6 +459,7 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
             pr.MergeCommitSha,
             Required(pr.HtmlUrl, "html_url"),
             pr.Head?.Ref);
+    }
 
     /// <summary>The body that closes an issue as not planned.</summary>
     internal sealed class CloseAsNotPlanned
