@@ -187,8 +187,7 @@ public static class OrchestratorApp
         // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
         if (settings.GitHubToken is { } gitHubToken)
         {
-            services.AddSingleton(new GitHubClientSettings(settings.GitHubApiUrl, gitHubToken));
-            services.AddHttpClient<IGitHubClient, GitHubClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
+            services.AddGitHubClient(new GitHubClientSettings(settings.GitHubApiUrl, gitHubToken));
         }
 
         if (settings.HasHostPlane)
@@ -202,6 +201,7 @@ public static class OrchestratorApp
             sp.GetRequiredService<ProjectStore>(),
             settings,
             sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<IHttpMessageHandlerFactory>(),
             sp.GetService<IGitHubClient>(),
             sp.GetService<IPlaneClient>(),
             sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),

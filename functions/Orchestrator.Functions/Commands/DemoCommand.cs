@@ -45,7 +45,7 @@ public static class DemoCommand
             github.AddRepository(Repo);
             var projectId = Guid.NewGuid().ToString();
             plane.AddProject(projectId, "WEB");
-            Say($"GitHub simulator on {github.BaseUrl}, Plane simulator on {plane.BaseUrl}");
+            Say($"GitHub simulator on {github.BaseUrl} (REST under {github.ApiUrl}, as GitHub Enterprise serves it), Plane simulator on {plane.BaseUrl}");
 
             var githubSecret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
             var planeSecret = "plane_wh_" + Guid.NewGuid().ToString("N");

@@ -44,6 +44,7 @@ public sealed class PlatformRegistry(
     ProjectStore store,
     OrchestratorSettings settings,
     IHttpClientFactory httpClients,
+    IHttpMessageHandlerFactory httpHandlers,
     IGitHubClient? hostGitHub,
     IPlaneClient? hostPlane,
     NpgsqlDataSource dataSource,
@@ -182,8 +183,9 @@ public sealed class PlatformRegistry(
         else if (project.Forge.App is { } app && stored.Secret(ProjectSecretNames.GitHubAppPrivateKey) is { } pem)
         {
             var api = project.Forge.BaseUrl ?? settings.GitHubApiUrl;
-            var source = new GitHubAppInstallationTokenSource(http, api, new GitHubAppCredentials(app.AppId, pem, app.InstallationId), clock, _limiter);
-            forge = new GitHubClient(http, api, source, clock, _limiter);
+            var handler = httpHandlers.CreateHandler(HttpClientName);
+            var source = new GitHubAppInstallationTokenSource(handler, api, new GitHubAppCredentials(app.AppId, pem, app.InstallationId), clock, _limiter);
+            forge = new GitHubClient(handler, api, source, clock, _limiter);
             gitToken = async ct => await source.GetTokenAsync(ct);
         }
         else if (forgeToken is null)
@@ -201,7 +203,7 @@ public sealed class PlatformRegistry(
         }
         else
         {
-            forge = new GitHubClient(http, new GitHubClientSettings(project.Forge.BaseUrl ?? settings.GitHubApiUrl, forgeToken), clock, _limiter);
+            forge = new GitHubClient(httpHandlers.CreateHandler(HttpClientName), new GitHubClientSettings(project.Forge.BaseUrl ?? settings.GitHubApiUrl, forgeToken), clock, _limiter);
             gitToken = _ => ValueTask.FromResult<string?>(forgeToken);
         }
 

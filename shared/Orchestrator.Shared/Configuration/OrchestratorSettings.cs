@@ -74,7 +74,12 @@ public sealed partial record OrchestratorSettings
     /// <summary><c>ORCH_URLS</c>: listen URLs (default <c>http://127.0.0.1:8500</c>).</summary>
     public string Urls { get; init; } = "http://127.0.0.1:8500";
 
-    /// <summary><c>ORCH_GITHUB_API_URL</c> (default <c>https://api.github.com</c>; GitHub Enterprise: <c>https://host/api/v3</c>).</summary>
+    /// <summary>
+    /// <c>ORCH_GITHUB_API_URL</c>: the GitHub server (default <c>https://api.github.com</c>). Octokit's rule
+    /// (<see cref="GitHub.GitHubApiBase.Resolve"/>): <c>github.com</c>/<c>api.github.com</c> → github.com; any other URL is a GitHub
+    /// Enterprise Server whose REST API is <c>{scheme}://{host}:{port}/api/v3/</c> (a path on the URL is dropped). Git remotes derive
+    /// from its scheme and authority (<see cref="HostWideGitUrl"/>).
+    /// </summary>
     public Uri GitHubApiUrl { get; init; } = new("https://api.github.com");
 
     /// <summary><c>ORCH_GITHUB_TOKEN</c>: host-wide GitHub token for projects without their own <c>forge_token</c>; required when <c>ORCH_PROJECTS_JSON</c> lists issue-#2 style projects.</summary>

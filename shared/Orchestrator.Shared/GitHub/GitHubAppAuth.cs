@@ -1,9 +1,6 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Orchestrator.Shared.Platform;
 
 namespace Orchestrator.Shared.GitHub;
@@ -119,54 +116,59 @@ public static class GitHubAppJwt
 
 /// <summary>
 /// An installation access token (https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app),
-/// minted with the app's JWT and reused until five minutes before its <c>expires_at</c> (GitHub issues them
-/// for one hour).
+/// minted through Octokit (<c>GitHubApps.CreateInstallationToken</c>, authenticated with the app's JWT as a bearer
+/// credential) and reused until five minutes before its <c>expires_at</c> (GitHub issues them for one hour).
 /// </summary>
 /// <remarks>
 /// Thread-safe: concurrent callers share one cached token, and at most one refresh is in flight — the
 /// others wait for it. Time comes from the <see cref="TimeProvider"/>, so tests drive expiry with a fake
 /// clock. A failed refresh throws <see cref="PlatformApiException"/> classified like every other GitHub
 /// call (see <see cref="GitHubClient"/>) and the next call tries again. The JWT request goes through the
-/// <see cref="RateLimiter"/> under the key <c>github:app:{AppId}</c>.
+/// <see cref="RateLimiter"/> under the key <c>github:app:{AppId}</c>, on the same HTTP pipeline as the client.
 /// </remarks>
 public sealed class GitHubAppInstallationTokenSource : IGitHubTokenSource, IDisposable
 {
     /// <summary>A token is renewed once it has less than this left.</summary>
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromMinutes(5);
 
-    private readonly HttpClient _http;
-    private readonly Uri _url;
     private readonly GitHubAppCredentials _credentials;
     private readonly TimeProvider _time;
-    private readonly RateLimiter _limiter;
     private readonly RSA _key;
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private readonly string _operation;
+    private readonly Octokit.GitHubClient _octokit;
+    private readonly GitHubCalls _calls;
     private volatile CachedToken? _cached;
+    private string _jwt = "";
 
     /// <summary>Creates the source; no request is made until the first <see cref="GetTokenAsync"/>.</summary>
-    /// <param name="httpClient">Transport for the token request.</param>
-    /// <param name="apiBaseUrl">REST API root, as in <see cref="GitHubClientSettings.ApiBaseUrl"/>.</param>
+    /// <param name="handler">Transport for the token request, as for <see cref="GitHubClient"/>; not disposed here.</param>
+    /// <param name="apiBaseUrl">Configured URL, as in <see cref="GitHubClientSettings.ApiBaseUrl"/>.</param>
     /// <param name="credentials">App id, private key and installation id.</param>
     /// <param name="timeProvider">Clock for the JWT claims and the cache; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <param name="rateLimiter">Limiter for the token request; defaults to <see cref="RateLimiter.Shared"/> on the system clock, else a private one on <paramref name="timeProvider"/>.</param>
+    /// <param name="timeout">Bound on the token request; default <see cref="GitHubClient.DefaultTimeout"/>.</param>
     /// <exception cref="ArgumentException">The base URL is not absolute http(s), or the PEM holds no RSA key.</exception>
     public GitHubAppInstallationTokenSource(
-        HttpClient httpClient,
+        HttpMessageHandler handler,
         Uri apiBaseUrl,
         GitHubAppCredentials credentials,
         TimeProvider? timeProvider = null,
-        RateLimiter? rateLimiter = null)
+        RateLimiter? rateLimiter = null,
+        TimeSpan? timeout = null)
     {
-        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(credentials);
-        _http = httpClient;
         _credentials = credentials;
         _time = timeProvider ?? TimeProvider.System;
-        _limiter = rateLimiter ?? RateLimiter.For(_time);
-        var relative = $"app/installations/{credentials.InstallationId.ToString(CultureInfo.InvariantCulture)}/access_tokens";
-        _url = new Uri(GitHubClient.NormalizeBase(apiBaseUrl), relative);
-        _operation = "POST /" + relative;
+        var connection = GitHubOctokit.Connect(handler, GitHubApiBase.Resolve(apiBaseUrl), () => ValueTask.FromResult(_jwt), timeout ?? GitHubClient.DefaultTimeout);
+        _octokit = new Octokit.GitHubClient(connection);
+        _calls = new GitHubCalls(
+            connection,
+            string.Create(CultureInfo.InvariantCulture, $"github:app:{credentials.AppId}"),
+            rateLimiter ?? RateLimiter.For(_time),
+            _time);
+        _operation = "POST /" + Octokit.ApiUrls.AccessTokens(credentials.InstallationId).OriginalString;
         _key = RSA.Create();
         try
         {
@@ -225,58 +227,24 @@ public sealed class GitHubAppInstallationTokenSource : IGitHubTokenSource, IDisp
     private string? Fresh(CachedToken? cached) =>
         cached is not null && _time.GetUtcNow() < cached.ExpiresAt - RefreshMargin ? cached.Token : null;
 
-    private async Task<CachedToken> MintAsync(CancellationToken cancellationToken)
-    {
-        var limiterKey = string.Create(CultureInfo.InvariantCulture, $"github:app:{_credentials.AppId}");
-        await _limiter.WaitAsync(limiterKey, cancellationToken).ConfigureAwait(false);
-        var jwt = GitHubAppJwt.Create(_credentials.AppId, _key, _time.GetUtcNow());
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", jwt);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
-        request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
-        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
-        string text;
-        try
-        {
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            _limiter.Observe(limiterKey, response, text);
-            if (!response.IsSuccessStatusCode)
+    /// <summary>Runs under <see cref="_refresh"/>, so one JWT is in <see cref="_jwt"/> at a time.</summary>
+    private async Task<CachedToken> MintAsync(CancellationToken cancellationToken) =>
+        await _calls.CallAsync(
+            _operation,
+            async () =>
             {
-                throw GitHubClient.ToException(response, text, _operation, _time.GetUtcNow(), s => s.Replace(jwt, "***", StringComparison.Ordinal));
-            }
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new PlatformApiException("GitHub", _operation, null, "the request timed out", isTransient: true, inner: e);
-        }
-        catch (HttpRequestException e) when (e.InnerException is OutboundRefusedException refused)
-        {
-            throw new PlatformApiException("GitHub", _operation, null, refused.Message, isTransient: false, inner: refused);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new PlatformApiException("GitHub", _operation, null, $"network error ({e.HttpRequestError}): {e.Message}", isTransient: true, inner: e);
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(text);
-            var root = document.RootElement;
-            var token = root.GetProperty("token").GetString();
-            var expiresAt = DateTimeOffset.Parse(root.GetProperty("expires_at").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-            if (string.IsNullOrEmpty(token))
+                var token = await _octokit.GitHubApps.CreateInstallationToken(_credentials.InstallationId).ConfigureAwait(false);
+                return string.IsNullOrEmpty(token?.Token) || token.ExpiresAt == default
+                    ? throw new FormatException("'token' or 'expires_at' is missing")
+                    : new CachedToken(token.Token, token.ExpiresAt);
+            },
+            cancellationToken,
+            _ =>
             {
-                throw new FormatException("'token' is empty");
-            }
-
-            return new CachedToken(token, expiresAt);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentNullException)
-        {
-            throw new PlatformApiException("GitHub", _operation, HttpStatusCode.Created, "the response is not in the documented shape", isTransient: false, inner: e);
-        }
-    }
+                // The JWT is signed when the limiter lets the request go, so its iat/exp are about now.
+                _jwt = GitHubAppJwt.Create(_credentials.AppId, _key, _time.GetUtcNow());
+                return Task.FromResult(_jwt);
+            }).ConfigureAwait(false);
 
     private sealed record CachedToken(string Token, DateTimeOffset ExpiresAt);
 }

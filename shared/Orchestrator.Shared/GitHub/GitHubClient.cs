@@ -1,145 +1,116 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Shared.Platform;
+using Octo = Octokit;
 
 namespace Orchestrator.Shared.GitHub;
 
 /// <summary>
 /// <see cref="IGitHubClient"/> over the GitHub REST API, version <c>2022-11-28</c>
-/// (https://docs.github.com/en/rest/about-the-rest-api/api-versions).
+/// (https://docs.github.com/en/rest/about-the-rest-api/api-versions), on Octokit 14
+/// (https://github.com/octokit/octokit.net): its <see cref="Octo.GitHubClient"/> methods where it has one, its
+/// <see cref="Octo.IConnection"/> with its <see cref="Octo.ApiUrls"/> for the rest (lists, check suites, hooks, deliveries).
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every request carries <c>Authorization: Bearer &lt;token&gt;</c> (the token comes from an
-/// <see cref="IGitHubTokenSource"/>: a static token or a GitHub App installation token), <c>Accept: application/vnd.github+json</c>,
-/// <c>X-GitHub-Api-Version: 2022-11-28</c> and <c>User-Agent: orchestrator</c> (GitHub rejects requests
-/// without a user agent). Lists follow the <c>Link: &lt;…&gt;; rel="next"</c> header
-/// (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api) with
-/// <c>per_page=100</c>, or fewer when fewer items are wanted; a next link is only followed when it points at
-/// the same scheme, host and port as <see cref="GitHubClientSettings.ApiBaseUrl"/>, so the token never
-/// leaves for another origin.
+/// Octokit sends to <see cref="GitHubApiBase.Resolve"/> of the configured URL: <c>https://api.github.com/</c>, or
+/// <c>{host}/api/v3/</c> for GitHub Enterprise Server. Its <see cref="Octo.Internal.HttpClientAdapter"/> sends through
+/// the <see cref="HttpMessageHandler"/> this client is given (the one <c>IHttpClientFactory</c> builds for the GitHub
+/// client, whose <c>ConnectCallback</c> applies the outbound policy to the real host). Every request carries
+/// <c>Authorization: Bearer &lt;token&gt;</c> (from an <see cref="IGitHubTokenSource"/>),
+/// <c>Accept: application/vnd.github+json</c>, <c>X-GitHub-Api-Version: 2022-11-28</c> and Octokit's
+/// <c>User-Agent: orchestrator (…; Octokit.net 14.0.0)</c>.
+/// </para>
+/// <para>
+/// Lists are walked here rather than by Octokit's <c>GetAll</c>: they stop after the items wanted, and a
+/// <c>Link: rel="next"</c> (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api) is only
+/// followed on the API's own scheme, host and port, so the token never leaves for another origin (Octokit would follow it).
 /// </para>
 /// <para>
 /// Failures become <see cref="PlatformApiException"/> (platform <c>GitHub</c>, operation such as
 /// <c>POST /repos/o/r/issues</c>), classified as GitHub documents
-/// (https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api and
-/// https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api):
-/// network failures, timeouts, 408, 429, 5xx and a 403 that is a rate limit (<c>Retry-After</c> present,
-/// <c>x-ratelimit-remaining: 0</c>, or a "secondary rate limit" message) are transient; 401, any other 403,
-/// 404, 422 and the other 4xx are permanent. <see cref="PlatformApiException.RetryAfter"/> comes from
-/// <c>Retry-After</c> (seconds or an HTTP date), else — only when <c>x-ratelimit-remaining</c> is 0 — from
-/// <c>x-ratelimit-reset</c> (UTC epoch seconds) minus the <see cref="TimeProvider"/>'s now, else one minute
-/// for a secondary rate limit without headers. A 2xx whose body is not the documented shape is a
-/// permanent failure. Cancelling the <see cref="CancellationToken"/> throws
-/// <see cref="OperationCanceledException"/>, not <see cref="PlatformApiException"/>. Nothing is logged.
+/// (https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api,
+/// https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api): network failures, timeouts, 408,
+/// 429, 5xx and a 403 that is a rate limit (Octokit's <see cref="Octo.RateLimitExceededException"/>,
+/// <see cref="Octo.SecondaryRateLimitExceededException"/> or <see cref="Octo.AbuseException"/>, or a 403 with
+/// <c>Retry-After</c> or <c>x-ratelimit-remaining: 0</c>) are transient; 401, any other 403, 404, 422 and the other 4xx
+/// are permanent, with GitHub's message and validation errors. <see cref="PlatformApiException.RetryAfter"/> comes from
+/// <c>Retry-After</c> (seconds or an HTTP date), else from the rate limit's reset minus the <see cref="TimeProvider"/>'s
+/// now, else one minute for a secondary rate limit without headers. A 2xx whose body is not the documented shape is a
+/// permanent failure. Cancelling the <see cref="CancellationToken"/> throws <see cref="OperationCanceledException"/>.
+/// The token is replaced by <c>***</c> in every message and no Octokit exception (whose text may quote it) is kept as
+/// the inner exception. Nothing is logged.
 /// </para>
 /// <para>
-/// Every request first awaits <see cref="RateLimiter.WaitAsync"/> under the token source's
-/// <see cref="IGitHubTokenSource.CredentialKey"/> and every response is passed to
-/// <see cref="RateLimiter.Observe"/>, so an exhausted budget, a <c>Retry-After</c> or a secondary rate limit
-/// holds back this client's next requests (and those of every other client sharing the limiter and the
-/// credential) until the time GitHub named. The exception of the limited request itself is still thrown.
+/// Every request first awaits <see cref="RateLimiter.WaitAsync"/> under <see cref="IGitHubTokenSource.CredentialKey"/>;
+/// after it, Octokit's <see cref="Octo.ApiInfo.RateLimit"/> (remaining 0 → nothing before the reset) and the rate-limit
+/// exceptions' waits feed <see cref="RateLimiter.Block"/>, so this client's next requests (and those of every client
+/// sharing the limiter and the credential) wait until the time GitHub named. Each request is counted in
+/// <c>OrchestratorMeter</c>'s platform requests.
 /// </para>
 /// </remarks>
 public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 {
-    private const string PlatformName = "GitHub";
+    /// <summary>Bound on one request (body included) when the constructor is given none.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
     private const int MaxPerPage = 100;
 
     /// <summary>Guard against a server whose <c>Link</c> never ends (10 000 pages = 1 000 000 items).</summary>
     private const int MaxPages = 10_000;
 
-    private static readonly TimeSpan SecondaryRateLimitDefaultWait = TimeSpan.FromMinutes(1);
+    private readonly Uri _apiBase;
+    private readonly IGitHubTokenSource _tokens;
+    private readonly Octo.IConnection _connection;
+    private readonly Octo.GitHubClient _octokit;
+    private readonly GitHubCalls _calls;
 
-    private readonly Uri _baseUrl;
-    private readonly TimeProvider _time;
-    private readonly PlatformHttp _core;
-
-    /// <summary>Creates the client.</summary>
-    /// <param name="httpClient">
-    /// Transport; its <see cref="HttpClient.Timeout"/> bounds each request (a timeout is a transient failure).
-    /// Its <see cref="HttpClient.BaseAddress"/> and default headers are not relied on.
+    /// <summary>Creates the client with a fixed token.</summary>
+    /// <param name="handler">
+    /// Transport under Octokit's <see cref="Octo.Internal.HttpClientAdapter"/>: in the host, the handler
+    /// <c>IHttpMessageHandlerFactory.CreateHandler</c> gives (see <see cref="GitHubServiceCollectionExtensions.AddGitHubClient"/>). Not disposed here.
     /// </param>
-    /// <param name="settings">API root and token.</param>
-    /// <param name="timeProvider">Clock used to turn <c>x-ratelimit-reset</c> into a wait; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <param name="settings">Configured URL and token.</param>
+    /// <param name="timeProvider">Clock used to turn a rate limit's reset into a wait; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <param name="rateLimiter">
     /// Limiter consulted before every request; defaults to <see cref="RateLimiter.Shared"/> when the clock is the
     /// system clock, else to a limiter of this client's own on <paramref name="timeProvider"/>.
     /// </param>
+    /// <param name="timeout">Bound on each request, body included; default <see cref="DefaultTimeout"/>. Its expiry is a transient failure.</param>
     /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
     /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL, or the token is empty.</exception>
-    /// <remarks>
-    /// The constructor dependency injection uses (<c>AddHttpClient&lt;IGitHubClient, GitHubClient&gt;</c>), so the
-    /// token-source constructor does not make activation ambiguous.
-    /// </remarks>
-    [ActivatorUtilitiesConstructor]
-    public GitHubClient(HttpClient httpClient, GitHubClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
-        : this(httpClient, settings?.ApiBaseUrl!, StaticSource(settings), timeProvider, rateLimiter)
+    public GitHubClient(HttpMessageHandler handler, GitHubClientSettings settings, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null, TimeSpan? timeout = null)
+        : this(handler, settings?.ApiBaseUrl!, StaticSource(settings), timeProvider, rateLimiter, timeout)
     {
     }
 
     /// <summary>Creates the client with a token source, e.g. a <see cref="GitHubAppInstallationTokenSource"/>.</summary>
-    /// <param name="httpClient">Transport, as for the other constructor.</param>
-    /// <param name="apiBaseUrl">API root, as <see cref="GitHubClientSettings.ApiBaseUrl"/>.</param>
+    /// <param name="handler">Transport, as for the other constructor.</param>
+    /// <param name="apiBaseUrl">Configured URL, as <see cref="GitHubClientSettings.ApiBaseUrl"/>.</param>
     /// <param name="tokenSource">Supplies the bearer token of every request and the rate-limit key.</param>
     /// <param name="timeProvider">Clock; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <param name="rateLimiter">Limiter; default as for the other constructor.</param>
+    /// <param name="timeout">Bound on each request; default <see cref="DefaultTimeout"/>.</param>
     /// <exception cref="ArgumentNullException">An argument is <c>null</c>.</exception>
     /// <exception cref="ArgumentException">The base URL is not an absolute http(s) URL.</exception>
-    public GitHubClient(HttpClient httpClient, Uri apiBaseUrl, IGitHubTokenSource tokenSource, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null)
+    public GitHubClient(HttpMessageHandler handler, Uri apiBaseUrl, IGitHubTokenSource tokenSource, TimeProvider? timeProvider = null, RateLimiter? rateLimiter = null, TimeSpan? timeout = null)
     {
-        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(tokenSource);
-        _time = timeProvider ?? TimeProvider.System;
-        _baseUrl = NormalizeBase(apiBaseUrl);
-        _core = new PlatformHttp(
-            httpClient,
-            new PlatformHttpOptions
-            {
-                Platform = PlatformName,
-                CredentialKey = tokenSource.CredentialKey,
-                GetSecretAsync = tokenSource.GetTokenAsync,
-                Authorize = static (request, token) =>
-                {
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
-                    request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
-                    request.Headers.UserAgent.Add(new ProductInfoHeaderValue("orchestrator", null));
-                },
-                ToException = failure => ToException(failure.Response, failure.Body, failure.Operation, _time.GetUtcNow(), failure.Redact),
-            },
-            rateLimiter ?? RateLimiter.For(_time));
-    }
-
-    /// <summary>
-    /// "https://ghe.example/api/v3" + "repos/…" must give ".../api/v3/repos/…", which <see cref="Uri"/> only
-    /// does when the base ends with '/'. Query and fragment of the base are dropped.
-    /// </summary>
-    internal static Uri NormalizeBase(Uri apiBaseUrl)
-    {
-        ArgumentNullException.ThrowIfNull(apiBaseUrl);
-        if (!apiBaseUrl.IsAbsoluteUri || (apiBaseUrl.Scheme != Uri.UriSchemeHttps && apiBaseUrl.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new ArgumentException("The GitHub API base URL must be an absolute http(s) URL.", nameof(apiBaseUrl));
-        }
-
-        var root = apiBaseUrl.GetLeftPart(UriPartial.Path);
-        return new Uri(root.EndsWith('/') ? root : root + "/", UriKind.Absolute);
+        var time = timeProvider ?? TimeProvider.System;
+        _apiBase = GitHubApiBase.Resolve(apiBaseUrl);
+        _tokens = tokenSource;
+        var callToken = () => GitHubOctokit.Current.Value?.CancellationToken ?? CancellationToken.None;
+        _connection = GitHubOctokit.Connect(handler, _apiBase, () => tokenSource.GetTokenAsync(callToken()), timeout ?? DefaultTimeout);
+        _octokit = new Octo.GitHubClient(_connection);
+        _calls = new GitHubCalls(_connection, tokenSource.CredentialKey, rateLimiter ?? RateLimiter.For(time), time);
     }
 
     private static StaticGitHubTokenSource StaticSource(GitHubClientSettings? settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(settings.ApiBaseUrl);
-        if (!settings.ApiBaseUrl.IsAbsoluteUri || (settings.ApiBaseUrl.Scheme != Uri.UriSchemeHttps && settings.ApiBaseUrl.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new ArgumentException("The GitHub API base URL must be an absolute http(s) URL.", nameof(settings));
-        }
-
+        GitHubApiBase.Resolve(settings.ApiBaseUrl);
         if (string.IsNullOrWhiteSpace(settings.Token))
         {
             throw new ArgumentException("The GitHub token is empty.", nameof(settings));
@@ -150,9 +121,9 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
 
     /// <inheritdoc />
     /// <remarks>
-    /// Sends <c>{"title":…,"body":…}</c> and expects 201 with an issue object
-    /// (https://docs.github.com/en/rest/issues/issues#create-an-issue). A missing repository or one the
-    /// token cannot write answers 404 (permanent); issues disabled answers 410 (permanent).
+    /// Octokit's <c>Issue.Create</c>: <c>{"title","body","assignees":[],"labels":[]}</c>, 201 with an issue object
+    /// (https://docs.github.com/en/rest/issues/issues#create-an-issue). A missing repository or one the token cannot write
+    /// answers 404 (permanent); issues disabled answers 410 (permanent).
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer, network failure or unexpected body.</exception>
     public async Task<GitHubIssue> CreateIssueAsync(RepoRef repo, string title, string body, CancellationToken cancellationToken)
@@ -160,17 +131,17 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentNullException.ThrowIfNull(title);
         ArgumentNullException.ThrowIfNull(body);
-        var path = RepoPath(repo, "issues");
-        var payload = new JsonObject { ["title"] = title, ["body"] = body };
-        return await SendAsync(HttpMethod.Post, path, payload, ReadIssue, cancellationToken).ConfigureAwait(false);
+        return await CallAsync(
+            Operation("POST", Octo.ApiUrls.Issues(repo.Owner, repo.Name)),
+            async () => ToIssue(await _octokit.Issue.Create(repo.Owner, repo.Name, new Octo.NewIssue(title) { Body = body }).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
     /// <c>GET /repos/{owner}/{repo}/issues?state=all&amp;sort=created&amp;direction=desc&amp;per_page=min(max,100)</c>
-    /// (https://docs.github.com/en/rest/issues/issues#list-repository-issues). The endpoint also returns
-    /// pull requests; items with a <c>pull_request</c> key are dropped and do not count towards
-    /// <paramref name="max"/>, so more pages may be read than <paramref name="max"/>/100.
+    /// (https://docs.github.com/en/rest/issues/issues#list-repository-issues). The endpoint also returns pull requests;
+    /// items with a <c>pull_request</c> key are dropped and do not count towards <paramref name="max"/>.
     /// </remarks>
     /// <param name="repo">Repository.</param>
     /// <param name="max">Upper bound on returned issues; at least 1.</param>
@@ -181,10 +152,10 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        var path = RepoPath(repo, "issues") + $"?state=all&sort=created&direction=desc&per_page={PageSize(max)}";
-        return await GetPagesAsync(
-            path,
-            page => ReadArray(page).Where(item => !item.TryGetProperty("pull_request", out _)).Select(ReadIssue),
+        return await GetPagesAsync<List<Octo.Issue>, GitHubIssue>(
+            Octo.ApiUrls.Issues(repo.Owner, repo.Name),
+            $"state=all&sort=created&direction=desc&per_page={PageSize(max)}",
+            page => page.Where(i => i.PullRequest is null).Select(ToIssue),
             max,
             cancellationToken).ConfigureAwait(false);
     }
@@ -192,30 +163,31 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     /// <inheritdoc />
     /// <remarks>
     /// <c>GET /repos/{owner}/{repo}/issues/{n}/comments?per_page=100</c>, every page
-    /// (https://docs.github.com/en/rest/issues/comments#list-issue-comments). Works for pull requests too
-    /// (their conversation comments). 404 when the issue does not exist (permanent).
+    /// (https://docs.github.com/en/rest/issues/comments#list-issue-comments). 404 when the issue does not exist (permanent).
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer, network failure or unexpected body.</exception>
     public async Task<IReadOnlyList<GitHubComment>> ListIssueCommentsAsync(RepoRef repo, int issueNumber, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var path = RepoPath(repo, $"issues/{issueNumber.ToString(CultureInfo.InvariantCulture)}/comments") + $"?per_page={MaxPerPage}";
-        return await GetPagesAsync(path, page => ReadArray(page).Select(ReadComment), int.MaxValue, cancellationToken).ConfigureAwait(false);
+        return await GetPagesAsync<List<Octo.IssueComment>, GitHubComment>(
+            Octo.ApiUrls.IssueComments(repo.Owner, repo.Name, issueNumber),
+            $"per_page={MaxPerPage}",
+            page => page.Select(ToComment),
+            int.MaxValue,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    /// <remarks>
-    /// Sends <c>{"body":…}</c> and expects 201 with a comment object
-    /// (https://docs.github.com/en/rest/issues/comments#create-an-issue-comment).
-    /// </remarks>
+    /// <remarks>Octokit's <c>Issue.Comment.Create</c>: <c>{"body":…}</c>, 201 (https://docs.github.com/en/rest/issues/comments#create-an-issue-comment).</remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer, network failure or unexpected body.</exception>
     public async Task<GitHubComment> CreateIssueCommentAsync(RepoRef repo, int issueNumber, string body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentNullException.ThrowIfNull(body);
-        var path = RepoPath(repo, $"issues/{issueNumber.ToString(CultureInfo.InvariantCulture)}/comments");
-        var payload = new JsonObject { ["body"] = body };
-        return await SendAsync(HttpMethod.Post, path, payload, ReadComment, cancellationToken).ConfigureAwait(false);
+        return await CallAsync(
+            Operation("POST", Octo.ApiUrls.IssueComments(repo.Owner, repo.Name, issueNumber)),
+            async () => ToComment(await _octokit.Issue.Comment.Create(repo.Owner, repo.Name, issueNumber, body).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -232,11 +204,16 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        var path = RepoPath(repo, "pulls") + $"?state=all&sort=updated&direction=desc&per_page={PageSize(max)}";
-        return await GetPagesAsync(path, page => ReadArray(page).Select(ReadPullRequest), max, cancellationToken).ConfigureAwait(false);
+        return await GetPagesAsync<List<Octo.PullRequest>, GitHubPullRequest>(
+            Octo.ApiUrls.PullRequests(repo.Owner, repo.Name),
+            $"state=all&sort=updated&direction=desc&per_page={PageSize(max)}",
+            page => page.Select(ToPullRequest),
+            max,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
+    /// <remarks>Octokit's <c>PullRequest.Create</c>: <c>{"title","head","base","body"}</c>, 201 (https://docs.github.com/en/rest/pulls/pulls#create-a-pull-request).</remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer (422 when a PR from that head exists), network failure or unexpected body.</exception>
     public async Task<GitHubPullRequest> CreatePullRequestAsync(RepoRef repo, string head, string @base, string title, string body, CancellationToken cancellationToken)
     {
@@ -245,8 +222,10 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         ArgumentException.ThrowIfNullOrWhiteSpace(@base);
         ArgumentNullException.ThrowIfNull(title);
         ArgumentNullException.ThrowIfNull(body);
-        var payload = new JsonObject { ["title"] = title, ["body"] = body, ["head"] = head, ["base"] = @base };
-        return await SendAsync(HttpMethod.Post, RepoPath(repo, "pulls"), payload, ReadPullRequest, cancellationToken).ConfigureAwait(false);
+        return await CallAsync(
+            Operation("POST", Octo.ApiUrls.PullRequests(repo.Owner, repo.Name)),
+            async () => ToPullRequest(await _octokit.PullRequest.Create(repo.Owner, repo.Name, new Octo.NewPullRequest(title, head, @base) { Body = body }).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -255,91 +234,110 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(branch);
-        var path = RepoPath(repo, "pulls") + $"?state=all&head={Uri.EscapeDataString(repo.Owner + ":" + branch)}&per_page=1";
-        var found = await GetPagesAsync(path, page => ReadArray(page).Select(ReadPullRequest), 1, cancellationToken).ConfigureAwait(false);
+        var found = await GetPagesAsync<List<Octo.PullRequest>, GitHubPullRequest>(
+            Octo.ApiUrls.PullRequests(repo.Owner, repo.Name),
+            $"state=all&head={Uri.EscapeDataString(repo.Owner + ":" + branch)}&per_page=1",
+            page => page.Select(ToPullRequest),
+            1,
+            cancellationToken).ConfigureAwait(false);
         return found.Count > 0 ? found[0] : null;
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request. The single-PR object has a
-    /// <c>merged</c> flag; <c>merged_at</c> is used when it is absent. GitHub answers 404 both for a missing
-    /// number and for a repository the token cannot see, and both give <c>null</c>.
+    /// Octokit's <c>PullRequest.Get</c> (https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request). GitHub answers 404
+    /// both for a missing number and for a repository the token cannot see, and both give <c>null</c>.
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer other than 404, network failure or unexpected body.</exception>
     public async Task<GitHubPullRequest?> GetPullRequestAsync(RepoRef repo, int number, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var path = RepoPath(repo, $"pulls/{number.ToString(CultureInfo.InvariantCulture)}");
-        return await SendAsync<GitHubPullRequest?>(HttpMethod.Get, path, null, ReadPullRequest, cancellationToken, nullOn404: true).ConfigureAwait(false);
+        return await CallAsync<GitHubPullRequest?>(
+            Operation("GET", Octo.ApiUrls.PullRequest(repo.Owner, repo.Name, number)),
+            async () => ToPullRequest(await _octokit.PullRequest.Get(repo.Owner, repo.Name, number).ConfigureAwait(false)),
+            cancellationToken,
+            onNotFound: () => null).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
     /// <c>GET /repos/{owner}/{repo}/commits/{sha}/check-suites?per_page=100</c>, every page; the body is
-    /// <c>{"total_count":n,"check_suites":[…]}</c>
-    /// (https://docs.github.com/en/rest/checks/suites#list-check-suites-for-a-git-reference).
+    /// <c>{"total_count":n,"check_suites":[…]}</c> (https://docs.github.com/en/rest/checks/suites#list-check-suites-for-a-git-reference).
+    /// Read into <see cref="CheckSuitesPage"/>: Octokit's <c>CheckSuite</c> has no <c>latest_check_runs_count</c>.
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer (422 for an unknown SHA), network failure or unexpected body.</exception>
     public async Task<IReadOnlyList<GitHubCheckSuite>> ListCheckSuitesAsync(RepoRef repo, string sha, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(sha);
-        var path = RepoPath(repo, $"commits/{Uri.EscapeDataString(sha)}/check-suites") + $"?per_page={MaxPerPage}";
-        return await GetPagesAsync(path, page => ReadArray(page, "check_suites").Select(ReadCheckSuite), int.MaxValue, cancellationToken).ConfigureAwait(false);
+        return await GetPagesAsync<CheckSuitesPage, GitHubCheckSuite>(
+            Octo.ApiUrls.CheckSuitesForReference(repo.Owner, repo.Name, Uri.EscapeDataString(sha)),
+            $"per_page={MaxPerPage}",
+            page => Required(page.CheckSuites, "check_suites").Select(s => new GitHubCheckSuite(s.Id, Required(s.Status, "status"), s.Conclusion, s.App?.Slug, s.LatestCheckRunsCount)),
+            int.MaxValue,
+            cancellationToken,
+            shape: '{').ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// <c>GET /repos/{owner}/{repo}/actions/runs?head_sha={sha}&amp;per_page=100</c>, every page; the body is
-    /// <c>{"total_count":n,"workflow_runs":[…]}</c>
-    /// (https://docs.github.com/en/rest/actions/workflow-runs#list-workflow-runs-for-a-repository).
+    /// <c>GET /repos/{owner}/{repo}/actions/runs?head_sha={sha}&amp;per_page=100</c>, every page; the body is Octokit's
+    /// <see cref="Octo.WorkflowRunsResponse"/> (https://docs.github.com/en/rest/actions/workflow-runs#list-workflow-runs-for-a-repository).
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer, network failure or unexpected body.</exception>
     public async Task<IReadOnlyList<GitHubWorkflowRun>> ListWorkflowRunsAsync(RepoRef repo, string sha, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(sha);
-        var path = RepoPath(repo, "actions/runs") + $"?head_sha={Uri.EscapeDataString(sha)}&per_page={MaxPerPage}";
-        return await GetPagesAsync(path, page => ReadArray(page, "workflow_runs").Select(ReadWorkflowRun), int.MaxValue, cancellationToken).ConfigureAwait(false);
+        return await GetPagesAsync<Octo.WorkflowRunsResponse, GitHubWorkflowRun>(
+            Octo.ApiUrls.ActionsWorkflowRuns(repo.Owner, repo.Name),
+            $"head_sha={Uri.EscapeDataString(sha)}&per_page={MaxPerPage}",
+            page => Required(page.WorkflowRuns, "workflow_runs").Select(r => new GitHubWorkflowRun(
+                r.Id, r.Name, Required(r.Status.StringValue, "status"), r.Conclusion?.StringValue, Required(r.HtmlUrl, "html_url"))),
+            int.MaxValue,
+            cancellationToken,
+            shape: '{').ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// <c>PATCH /repos/{owner}/{repo}/issues/{n}</c> with <c>{"state":"closed","state_reason":"not_planned"}</c>,
-    /// 200 with the issue (https://docs.github.com/en/rest/issues/issues#update-an-issue).
+    /// <c>PATCH /repos/{owner}/{repo}/issues/{n}</c> with <c>{"state":"closed","state_reason":"not_planned"}</c>, 200 with the
+    /// issue (https://docs.github.com/en/rest/issues/issues#update-an-issue), through <see cref="Octo.IConnection"/>: Octokit's
+    /// <c>IssueUpdate</c> always sends <c>"milestone":null</c>, which would take the issue off its milestone.
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer (404 for a missing issue, 410 when issues are disabled), network failure or unexpected body.</exception>
     public async Task<GitHubIssue> CloseIssueAsNotPlannedAsync(RepoRef repo, int number, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var payload = new JsonObject { ["state"] = "closed", ["state_reason"] = "not_planned" };
-        var path = RepoPath(repo, $"issues/{number.ToString(CultureInfo.InvariantCulture)}");
-        return await SendAsync(HttpMethod.Patch, path, payload, ReadIssue, cancellationToken).ConfigureAwait(false);
+        var path = Octo.ApiUrls.Issue(repo.Owner, repo.Name, number);
+        return await CallAsync(
+            Operation("PATCH", path),
+            async () => ToIssue(Required((await _connection.Patch<Octo.Issue>(path, new CloseAsNotPlanned(), GitHubOctokit.MediaType).ConfigureAwait(false)).Body, "body")),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// <c>POST /repos/{owner}/{repo}/issues/{n}/labels</c> with <c>{"labels":["name"]}</c>; GitHub creates a missing
-    /// repository label and answers 200 with every label now on the issue
-    /// (https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue). The id returned is that of the
-    /// element named <paramref name="labelName"/> (GitHub matches names case-insensitively, so an existing
-    /// <c>Bug</c> answers for <c>bug</c>).
+    /// Octokit's <c>Issue.Labels.AddToIssue</c>: <c>POST /repos/{owner}/{repo}/issues/{n}/labels</c> with <c>["name"]</c>;
+    /// GitHub creates a missing repository label and answers 200 with every label now on the issue
+    /// (https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue). The id returned is that of the element named
+    /// <paramref name="labelName"/> (GitHub matches names case-insensitively, so an existing <c>Bug</c> answers for <c>bug</c>).
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer (404 missing issue, 422 invalid name), network failure, or an answer without the label.</exception>
     public async Task<long> AddLabelAsync(RepoRef repo, int number, string labelName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(labelName);
-        var payload = new JsonObject { ["labels"] = new JsonArray(labelName) };
-        var path = RepoPath(repo, $"issues/{number.ToString(CultureInfo.InvariantCulture)}/labels");
-        return await SendAsync(HttpMethod.Post, path, payload, page => LabelId(page, labelName), cancellationToken).ConfigureAwait(false);
+        return await CallAsync(
+            Operation("POST", Octo.ApiUrls.IssueLabels(repo.Owner, repo.Name, number)),
+            async () => LabelId(await _octokit.Issue.Labels.AddToIssue(repo.Owner, repo.Name, number, [labelName]).ConfigureAwait(false), labelName),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// <c>DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}</c> with the name escaped as one path segment;
-    /// 200 with the remaining labels, or 404 <c>Label does not exist</c> when the issue does not carry it
+    /// <c>DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}</c> (Octokit.s <c>ApiUrls.IssueLabel</c>) with the
+    /// name escaped as one path segment; 200 with the remaining labels, or 404 when the issue does not carry it
     /// (https://docs.github.com/en/rest/issues/labels#remove-a-label-from-an-issue), which gives <c>false</c>.
     /// </remarks>
     /// <exception cref="PlatformApiException">Non-2xx answer other than 404, network failure.</exception>
@@ -347,141 +345,313 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(labelName);
-        var path = RepoPath(repo, $"issues/{number.ToString(CultureInfo.InvariantCulture)}/labels/{Uri.EscapeDataString(labelName)}");
-        return await SendAsync(HttpMethod.Delete, path, null, _ => true, cancellationToken, nullOn404: true).ConfigureAwait(false);
+        var escaped = Uri.EscapeDataString(labelName);
+        return await CallAsync(
+            Operation("DELETE", Octo.ApiUrls.IssueLabel(repo.Owner, repo.Name, number, escaped)),
+            async () =>
+            {
+                // IConnection.Delete, not Issue.Labels.RemoveFromIssue: that one sends a "{}" body a DELETE does not take.
+                await _connection.Delete(Octo.ApiUrls.IssueLabel(repo.Owner, repo.Name, number, escaped)).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken,
+            onNotFound: () => false).ConfigureAwait(false);
     }
 
-    private static long LabelId(JsonElement labels, string name)
+    private static long LabelId(IReadOnlyList<Octo.Label>? answer, string name)
     {
-        var all = ReadArray(labels).ToList();
-        var match = all.FindIndex(l => OptionalString(l, "name") == name);
-        if (match < 0)
-        {
-            match = all.FindIndex(l => string.Equals(OptionalString(l, "name"), name, StringComparison.OrdinalIgnoreCase));
-        }
-
-        return match >= 0 ? all[match].GetProperty("id").GetInt64() : throw new InvalidOperationException($"the answer does not list the label '{name}'");
+        var labels = Required(answer, "body");
+        var match = labels.FirstOrDefault(l => l.Name == name) ?? labels.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase));
+        return match?.Id ?? throw new InvalidOperationException($"the answer does not list the label '{name}'");
     }
-
-    private static string RepoPath(RepoRef repo, string rest) =>
-        $"repos/{Uri.EscapeDataString(repo.Owner)}/{Uri.EscapeDataString(repo.Name)}/{rest}";
 
     private static int PageSize(int max) => Math.Min(max, MaxPerPage);
 
-    /// <summary>"GET /repos/o/r/issues": method and path relative to the API root, no query.</summary>
-    private static string Operation(HttpMethod method, string relativePath)
-    {
-        var query = relativePath.IndexOf('?', StringComparison.Ordinal);
-        return $"{method.Method} /{(query < 0 ? relativePath : relativePath[..query])}";
-    }
+    /// <summary>"GET /repos/o/r/issues": method and path relative to the API root.</summary>
+    private static string Operation(string method, Uri relative) => $"{method} /{relative.OriginalString.TrimStart('/')}";
 
-    private async Task<T> SendAsync<T>(
-        HttpMethod method,
-        string relativePath,
-        JsonObject? payload,
-        Func<JsonElement, T> read,
-        CancellationToken cancellationToken,
-        bool nullOn404 = false)
-    {
-        var operation = Operation(method, relativePath);
-        var (status, _, root) = await ExchangeAsync(method, new Uri(_baseUrl, relativePath), payload, operation, nullOn404, cancellationToken).ConfigureAwait(false);
-        if (status == HttpStatusCode.NotFound && nullOn404)
-        {
-            return default!;
-        }
+    private Task<T> CallAsync<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken, Func<T>? onNotFound = null) =>
+        _calls.CallAsync(operation, call, cancellationToken, async ct => await _tokens.GetTokenAsync(ct).ConfigureAwait(false), onNotFound);
 
-        return Read(root, read, operation);
-    }
-
-    private async Task<IReadOnlyList<T>> GetPagesAsync<T>(
-        string relativePath,
-        Func<JsonElement, IEnumerable<T>> readPage,
+    /// <summary>
+    /// Walks <c>Link: rel="next"</c> from <paramref name="relative"/>?<paramref name="query"/> through
+    /// <see cref="Octo.IConnection.Get{T}(Uri, IDictionary{string, string}, string, CancellationToken, Func{object, object})"/>,
+    /// each page a call of its own (limiter, metrics), until <paramref name="max"/> items, the last page, or an item
+    /// <paramref name="stopAt"/> accepts (lists are newest first: everything from there on is older than wanted).
+    /// </summary>
+    private async Task<IReadOnlyList<TItem>> GetPagesAsync<TPage, TItem>(
+        Uri relative,
+        string query,
+        Func<TPage, IEnumerable<TItem>> readPage,
         int max,
         CancellationToken cancellationToken,
-        Func<T, bool>? stopAt = null)
+        Func<TItem, bool>? stopAt = null,
+        char shape = '[')
     {
-        var operation = Operation(HttpMethod.Get, relativePath);
-        var items = new List<T>();
-        Uri? next = new Uri(_baseUrl, relativePath);
+        var operation = Operation("GET", relative);
+        var items = new List<TItem>();
+        Uri? next = new(new Uri(_apiBase, relative).AbsoluteUri + "?" + query);
         var visited = new HashSet<Uri>();
         while (next is not null && items.Count < max)
         {
-            PlatformHttp.CheckNextPage(visited, next, MaxPages, PlatformName, operation);
-
-            var (_, nextLink, root) = await ExchangeAsync(HttpMethod.Get, next, null, operation, allow404: false, cancellationToken).ConfigureAwait(false);
-            var pageItems = Read(root, page => readPage(page).ToList(), operation);
+            PlatformHttp.CheckNextPage(visited, next, MaxPages, GitHubCalls.PlatformName, operation);
+            var url = next;
+            var (pageItems, nextLink) = await CallAsync<(List<TItem> Items, Uri? Next)>(
+                operation,
+                async () =>
+                {
+                    var response = await _connection.Get<TPage>(url, null, GitHubOctokit.MediaType, GitHubOctokit.Current.Value!.CancellationToken, body => CheckShape(body, shape)).ConfigureAwait(false);
+                    return (readPage(Required(response.Body, "body")).ToList(), response.HttpResponse.ApiInfo is { } info ? Octo.ApiInfoExtensions.GetNextPageUrl(info) : null);
+                },
+                cancellationToken).ConfigureAwait(false);
             var stop = stopAt is null ? -1 : pageItems.FindIndex(item => stopAt(item));
             if (stop >= 0)
             {
-                // Lists are newest first: everything from here on is older than wanted.
                 items.AddRange(pageItems.GetRange(0, stop));
                 break;
             }
 
             items.AddRange(pageItems);
-            next = nextLink is null ? null : ResolveNext(nextLink, operation);
+            next = nextLink is null ? null : PlatformHttp.ResolveNextPage(_apiBase, nextLink.OriginalString, GitHubCalls.PlatformName, operation, "the API host");
         }
 
         return items.Count > max ? items.GetRange(0, max) : items;
     }
 
-    private Uri ResolveNext(string link, string operation) => PlatformHttp.ResolveNextPage(_baseUrl, link, PlatformName, operation, "the API host");
-
-    private static T Read<T>(JsonElement root, Func<JsonElement, T> read, string operation) => PlatformHttp.ReadDocumented(PlatformName, root, read, operation);
-
-    /// <summary>
-    /// Sends one request through <see cref="PlatformHttp"/> and returns the status, the <c>rel="next"</c> link and the
-    /// parsed JSON body (a clone, so the document can be disposed). Throws <see cref="PlatformApiException"/> for
-    /// everything but 2xx (and 404 when <paramref name="allow404"/>).
-    /// </summary>
-    private async Task<(HttpStatusCode Status, string? Next, JsonElement Body)> ExchangeAsync(
-        HttpMethod method,
-        Uri url,
-        JsonObject? payload,
-        string operation,
-        bool allow404,
-        CancellationToken cancellationToken)
+    /// <summary>Refuses a 2xx body that is not JSON of the expected kind before Octokit's serializer guesses at it (error bodies go to Octokit's exceptions).</summary>
+    private static object CheckShape(object body, char shape)
     {
-        using var response = await _core.SendAsync(method, url, operation, payload, cancellationToken, allow404 ? HttpStatusCode.NotFound : null).ConfigureAwait(false);
-        if (response.Status == HttpStatusCode.NotFound)
+        var success = GitHubOctokit.Current.Value?.Status is >= 200 and < 300;
+        if (success && (body is not string text || !text.AsSpan().TrimStart().StartsWith([shape])))
         {
-            return (response.Status, null, default);
+            throw new InvalidOperationException(shape == '[' ? "expected a JSON array" : "expected a JSON object");
         }
 
-        var next = response.Links.Count > 0 ? GitHubLinkHeader.Find(response.Links, "next") : null;
-        if (response.Json is null)
-        {
-            // 202/204 may carry no body; readers of such answers ignore it. Any other empty 2xx is not JSON.
-            return response.Status is HttpStatusCode.Accepted or HttpStatusCode.NoContent
-                ? (response.Status, next, default)
-                : throw new PlatformApiException(PlatformName, operation, response.Status, "the response body is not JSON", isTransient: false);
-        }
-
-        return (response.Status, next, response.Json.RootElement.Clone());
+        return body;
     }
 
-    /// <summary>Classifies a non-2xx answer (see the class remarks); shared with <see cref="GitHubAppInstallationTokenSource"/>.</summary>
-    internal static PlatformApiException ToException(HttpResponseMessage response, string body, string operation, DateTimeOffset now, Func<string, string> redact)
+    private static T Required<T>(T? value, string name) => value ?? throw new InvalidOperationException($"'{name}' is missing or null");
+
+    // Octokit hands back null when a 2xx body is not JSON: the mappers turn that into a shape failure.
+    private static GitHubIssue ToIssue(Octo.Issue? answer)
     {
-        var status = response.StatusCode;
-        var message = redact(ErrorMessage(body) ?? $"{(int)status} {response.ReasonPhrase}".Trim());
-        var hasRetryAfter = response.Headers.NonValidated.Contains("Retry-After");
-        var rateLimitExhausted = Header(response, "x-ratelimit-remaining") == "0";
-        var secondaryRateLimit = message.Contains("rate limit", StringComparison.OrdinalIgnoreCase);
+        var issue = Required(answer, "body");
+        return new(issue.Number, Required(issue.Title, "title"), issue.Body, Required(issue.State.StringValue, "state"), Required(issue.HtmlUrl, "html_url"));
+    }
+
+    private static GitHubComment ToComment(Octo.IssueComment? answer)
+    {
+        var comment = Required(answer, "body");
+        return new(comment.Id, comment.Body ?? "", Required(comment.HtmlUrl, "html_url"));
+    }
+
+    private static GitHubPullRequest ToPullRequest(Octo.PullRequest? answer)
+    {
+        var pr = Required(answer, "body");
+
+        // List items have no "merged"; merged_at says it for them.
+        return new(
+            pr.Number,
+            Required(pr.Title, "title"),
+            pr.Body,
+            Required(pr.State.StringValue, "state"),
+            pr.Merged || pr.MergedAt is not null,
+            pr.MergeCommitSha,
+            Required(pr.HtmlUrl, "html_url"),
+            pr.Head?.Ref);
+    }
+
+    /// <summary>The body that closes an issue as not planned.</summary>
+    internal sealed class CloseAsNotPlanned
+    {
+        /// <summary><c>state</c>.</summary>
+        public string State { get; } = "closed";
+
+        /// <summary><c>state_reason</c>.</summary>
+        public string StateReason { get; } = "not_planned";
+    }
+
+    /// <summary>The check-suite list as GitHub sends it (Octokit's <c>CheckSuite</c> lacks <c>latest_check_runs_count</c>).</summary>
+    internal sealed class CheckSuitesPage
+    {
+        /// <summary><c>total_count</c>.</summary>
+        public int TotalCount { get; set; }
+
+        /// <summary><c>check_suites</c>.</summary>
+        public List<CheckSuiteItem>? CheckSuites { get; set; }
+    }
+
+    /// <summary>One element of <c>check_suites</c>.</summary>
+    internal sealed class CheckSuiteItem
+    {
+        /// <summary><c>id</c>.</summary>
+        public long Id { get; set; }
+
+        /// <summary><c>status</c>.</summary>
+        public string? Status { get; set; }
+
+        /// <summary><c>conclusion</c>.</summary>
+        public string? Conclusion { get; set; }
+
+        /// <summary><c>app</c>.</summary>
+        public AppItem? App { get; set; }
+
+        /// <summary><c>latest_check_runs_count</c>.</summary>
+        public int LatestCheckRunsCount { get; set; }
+    }
+
+    /// <summary>The <c>app</c> of a check suite.</summary>
+    internal sealed class AppItem
+    {
+        /// <summary><c>slug</c>.</summary>
+        public string? Slug { get; set; }
+    }
+}
+
+/// <summary>
+/// One Octokit call made the orchestrator's way: rate-limiter wait, the caller's cancellation, metrics, Octokit's
+/// <see cref="Octo.ApiInfo"/> and exceptions fed back to the limiter, and every failure as a <see cref="PlatformApiException"/>
+/// (see <see cref="GitHubClient"/>'s remarks). Shared by <see cref="GitHubClient"/> and <see cref="GitHubAppInstallationTokenSource"/>.
+/// </summary>
+/// <param name="connection">The Octokit connection whose <see cref="Octo.IApiInfoProvider.GetLastApiInfo"/> is read after a success.</param>
+/// <param name="credentialKey">Rate-limit key of the credential.</param>
+/// <param name="limiter">The limiter.</param>
+/// <param name="time">Clock for waits.</param>
+internal sealed class GitHubCalls(Octo.IConnection connection, string credentialKey, RateLimiter limiter, TimeProvider time)
+{
+    /// <summary>Platform name in exceptions and metrics.</summary>
+    public const string PlatformName = "GitHub";
+
+    private static readonly TimeSpan SecondaryRateLimitDefaultWait = TimeSpan.FromMinutes(1);
+
+    /// <summary>Runs <paramref name="call"/>; see the class summary.</summary>
+    /// <typeparam name="T">Result.</typeparam>
+    /// <param name="operation">Method and path for messages.</param>
+    /// <param name="call">The Octokit call (and the reading of its answer).</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <param name="secret">The secret the call authenticates with, to redact (fetching it may throw, e.g. a failed mint).</param>
+    /// <param name="onNotFound">The result for a 404, or <c>null</c> when a 404 is a failure.</param>
+    /// <returns>What <paramref name="call"/> returned.</returns>
+    /// <exception cref="PlatformApiException">The call failed.</exception>
+    public async Task<T> CallAsync<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken, Func<CancellationToken, Task<string>> secret, Func<T>? onNotFound = null)
+    {
+        await limiter.WaitAsync(credentialKey, cancellationToken).ConfigureAwait(false);
+        var token = await secret(cancellationToken).ConfigureAwait(false);
+        string Redact(string text) => PlatformHttp.RedactSecret(text, token);
+
+        var current = new GitHubOctokit.Call(cancellationToken);
+        GitHubOctokit.Current.Value = current;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "network";
+        var failed = true;
+        try
+        {
+            var result = await call().ConfigureAwait(false);
+            failed = false;
+            outcome = Status(current, "200");
+            if (connection.GetLastApiInfo()?.RateLimit is { Limit: > 0, Remaining: 0 } exhausted)
+            {
+                limiter.Block(credentialKey, exhausted.Reset);
+            }
+
+            return result;
+        }
+        catch (Octo.NotFoundException) when (onNotFound is not null)
+        {
+            failed = false;
+            outcome = "404";
+            return onNotFound();
+        }
+        catch (Octo.ApiException e)
+        {
+            outcome = ((int)e.StatusCode).ToString(CultureInfo.InvariantCulture);
+            var exception = ToException(e, operation, time.GetUtcNow(), Redact);
+            if (exception.RetryAfter is { } wait)
+            {
+                limiter.Block(credentialKey, time.GetUtcNow() + wait);
+            }
+            else if (e.HttpResponse?.ApiInfo?.RateLimit is { Limit: > 0, Remaining: 0 } exhausted)
+            {
+                limiter.Block(credentialKey, exhausted.Reset);
+            }
+
+            throw exception;
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The request timeout surfaces as a TaskCanceledException the caller did not ask for.
+            outcome = "timeout";
+            throw new PlatformApiException(PlatformName, operation, null, "the request timed out", isTransient: true, inner: e);
+        }
+        catch (HttpRequestException e) when (e.InnerException is OutboundRefusedException refused)
+        {
+            // The outbound policy refused the target: retrying cannot help, and the message names the rule.
+            outcome = "refused";
+            throw new PlatformApiException(PlatformName, operation, null, refused.Message, isTransient: false, inner: refused);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new PlatformApiException(PlatformName, operation, null, Redact($"network error ({e.HttpRequestError}): {e.Message}"), isTransient: true, inner: e);
+        }
+        catch (IOException e)
+        {
+            throw new PlatformApiException(PlatformName, operation, null, Redact($"connection failed while reading the response: {e.Message}"), isTransient: true, inner: e);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidCastException or ArgumentException or KeyNotFoundException or OverflowException or System.Runtime.Serialization.SerializationException)
+        {
+            outcome = Status(current, "200");
+            throw new PlatformApiException(PlatformName, operation, current.Status is { } s ? (HttpStatusCode)s : null, "the response is not in the documented shape", isTransient: false, inner: e);
+        }
+        finally
+        {
+            // A call the caller cancelled is neither an answer nor a platform failure.
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                Observability.OrchestratorMeter.PlatformRequest(PlatformName, outcome, failed, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            }
+        }
+    }
+
+    private static string Status(GitHubOctokit.Call call, string fallback) =>
+        call.Status is { } status ? status.ToString(CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>Classifies Octokit's exception for a non-2xx answer (see <see cref="GitHubClient"/>'s remarks).</summary>
+    /// <param name="e">Octokit's exception.</param>
+    /// <param name="operation">Method and path.</param>
+    /// <param name="now">The client's clock.</param>
+    /// <param name="redact">Hides the secret.</param>
+    /// <returns>The exception to throw; it does not keep <paramref name="e"/>, whose text may quote the secret.</returns>
+    public static PlatformApiException ToException(Octo.ApiException e, string operation, DateTimeOffset now, Func<string, string> redact)
+    {
+        var status = e.StatusCode;
+        var headers = e.HttpResponse?.Headers ?? new Dictionary<string, string>();
+        // Octokit turns a body that is not JSON (a proxy's HTML page) into an ApiError whose message is the whole body.
+        var json = e.HttpResponse?.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) ?? false;
+        var message = redact((json ? ErrorMessage(e.ApiError) : null) ?? $"{(int)status} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase((int)status)}".Trim());
+        var retryAfterHeader = Header(headers, "Retry-After");
+        var rateLimit = e.HttpResponse?.ApiInfo?.RateLimit;
+        var exhausted = rateLimit is { Limit: > 0, Remaining: 0 } || e is Octo.RateLimitExceededException;
+        var secondary = e is Octo.SecondaryRateLimitExceededException or Octo.AbuseException
+            || message.Contains("rate limit", StringComparison.OrdinalIgnoreCase);
 
         var transient = PlatformHttp.IsTransientStatus(status)
-            || (status == HttpStatusCode.Forbidden && (hasRetryAfter || rateLimitExhausted || secondaryRateLimit));
+            || (status == HttpStatusCode.Forbidden && (retryAfterHeader is not null || exhausted || secondary));
 
         TimeSpan? retryAfter = null;
-        if (response.Headers.RetryAfter is not null)
+        if (e is Octo.AbuseException { RetryAfterSeconds: { } seconds })
         {
-            retryAfter = PlatformHttp.RetryAfter(response, now);
+            retryAfter = TimeSpan.FromSeconds(seconds);
         }
-        else if (rateLimitExhausted && long.TryParse(Header(response, "x-ratelimit-reset"), NumberStyles.None, CultureInfo.InvariantCulture, out var reset))
+        else if (retryAfterHeader is not null)
         {
-            retryAfter = DateTimeOffset.FromUnixTimeSeconds(reset) - now;
+            retryAfter = RetryAfter(retryAfterHeader, now);
         }
-        else if (status == HttpStatusCode.Forbidden && secondaryRateLimit)
+        else if (exhausted)
+        {
+            var reset = e is Octo.RateLimitExceededException limited ? limited.Reset : rateLimit!.Reset;
+            retryAfter = reset - now;
+        }
+        else if (status == HttpStatusCode.Forbidden && secondary)
         {
             // "If the retry-after header is not present … wait for at least one minute before retrying."
             retryAfter = SecondaryRateLimitDefaultWait;
@@ -495,110 +665,40 @@ public sealed partial class GitHubClient : IGitHubClient, IGitHubHookDeliveries
         return new PlatformApiException(PlatformName, operation, status, message, transient, transient ? retryAfter : null);
     }
 
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.NonValidated.TryGetValues(name, out var values) ? values.ToString().Trim() : null;
+    private static string? Header(IReadOnlyDictionary<string, string> headers, string name) =>
+        headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.Trim();
+
+    /// <summary><c>Retry-After</c>: delta seconds or an HTTP date (RFC 9110 §10.2.3).</summary>
+    private static TimeSpan? RetryAfter(string value, DateTimeOffset now)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return DateTimeOffset.TryParseExact(value, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date - now : null;
+    }
 
     /// <summary>
-    /// GitHub's error body is <c>{"message":…,"documentation_url":…,"errors":[{"resource","field","code","message"?}]}</c>
-    /// (https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api); the validation
-    /// errors are appended to the message so a 422 says what was wrong.
+    /// GitHub's error body <c>{"message":…,"errors":[{"resource","field","code","message"?}]}</c> as Octokit parsed it
+    /// (https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api); the validation errors are appended
+    /// so a 422 says what was wrong.
     /// </summary>
-    private static string? ErrorMessage(string body)
+    private static string? ErrorMessage(Octo.ApiError? error)
     {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("message", out var message)
-                || message.ValueKind != JsonValueKind.String)
-            {
-                return null;
-            }
-
-            var text = message.GetString()!;
-            if (document.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
-            {
-                var details = errors.EnumerateArray().Select(DescribeValidationError).Where(d => d.Length > 0).ToList();
-                if (details.Count > 0)
-                {
-                    text += " (" + string.Join("; ", details) + ")";
-                }
-            }
-
-            return text;
-        }
-        catch (JsonException)
+        if (error?.Message is not { } text)
         {
             return null;
         }
+
+        var details = (error.Errors ?? []).Select(Describe).Where(d => d.Length > 0).ToList();
+        return details.Count > 0 ? text + " (" + string.Join("; ", details) + ")" : text;
     }
 
-    private static string DescribeValidationError(JsonElement error)
+    private static string Describe(Octo.ApiErrorDetail detail)
     {
-        if (error.ValueKind == JsonValueKind.String)
-        {
-            return error.GetString()!;
-        }
-
-        if (error.ValueKind != JsonValueKind.Object)
-        {
-            return "";
-        }
-
-        string? Get(string name) => error.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var where = string.Join('.', new[] { Get("resource"), Get("field") }.Where(s => !string.IsNullOrEmpty(s)));
-        var what = Get("message") ?? Get("code") ?? "";
+        var where = string.Join('.', new[] { detail.Resource, detail.Field }.Where(s => !string.IsNullOrEmpty(s)));
+        var what = detail.Message ?? detail.Code ?? "";
         return where.Length == 0 ? what : $"{where}: {what}";
     }
-
-    private static IEnumerable<JsonElement> ReadArray(JsonElement page)
-    {
-        if (page.ValueKind != JsonValueKind.Array)
-        {
-            throw new InvalidOperationException($"expected a JSON array, got {page.ValueKind}");
-        }
-
-        return page.EnumerateArray();
-    }
-
-    private static IEnumerable<JsonElement> ReadArray(JsonElement page, string property) => ReadArray(page.GetProperty(property));
-
-    private static GitHubIssue ReadIssue(JsonElement e) =>
-        new(e.GetProperty("number").GetInt32(), RequiredString(e, "title"), OptionalString(e, "body"), RequiredString(e, "state"), RequiredString(e, "html_url"));
-
-    private static GitHubComment ReadComment(JsonElement e) =>
-        new(e.GetProperty("id").GetInt64(), OptionalString(e, "body") ?? "", RequiredString(e, "html_url"));
-
-    private static GitHubPullRequest ReadPullRequest(JsonElement e)
-    {
-        // List items have no "merged"; the single-PR object has both.
-        var merged = e.TryGetProperty("merged", out var flag) && flag.ValueKind is JsonValueKind.True or JsonValueKind.False
-            ? flag.GetBoolean()
-            : OptionalString(e, "merged_at") is not null;
-        return new GitHubPullRequest(
-            e.GetProperty("number").GetInt32(),
-            RequiredString(e, "title"),
-            OptionalString(e, "body"),
-            RequiredString(e, "state"),
-            merged,
-            OptionalString(e, "merge_commit_sha"),
-            RequiredString(e, "html_url"),
-            e.TryGetProperty("head", out var head) && head.ValueKind == JsonValueKind.Object ? OptionalString(head, "ref") : null);
-    }
-
-    private static GitHubCheckSuite ReadCheckSuite(JsonElement e)
-    {
-        var app = e.TryGetProperty("app", out var a) && a.ValueKind == JsonValueKind.Object ? OptionalString(a, "slug") : null;
-        var runs = e.TryGetProperty("latest_check_runs_count", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt32() : 0;
-        return new GitHubCheckSuite(e.GetProperty("id").GetInt64(), RequiredString(e, "status"), OptionalString(e, "conclusion"), app, runs);
-    }
-
-    private static GitHubWorkflowRun ReadWorkflowRun(JsonElement e) =>
-        new(e.GetProperty("id").GetInt64(), OptionalString(e, "name"), RequiredString(e, "status"), OptionalString(e, "conclusion"), RequiredString(e, "html_url"));
-
-    private static string RequiredString(JsonElement e, string name) =>
-        OptionalString(e, name) ?? throw new InvalidOperationException($"'{name}' is missing or null");
-
-    private static string? OptionalString(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value.GetString() : null;
 }

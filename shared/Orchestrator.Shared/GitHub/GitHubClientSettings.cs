@@ -5,9 +5,10 @@ namespace Orchestrator.Shared.GitHub;
 /// (https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api).
 /// </summary>
 /// <param name="ApiBaseUrl">
-/// Absolute root of the REST API: <c>https://api.github.com/</c> for github.com, or
-/// <c>https://HOST/api/v3</c> for GitHub Enterprise Server. A trailing slash is optional; any path it
-/// carries is kept and request paths such as <c>repos/{owner}/{repo}/issues</c> are appended to it.
+/// The GitHub server, read by Octokit's rule (<see cref="GitHubApiBase.Resolve"/>): <c>https://api.github.com</c> (or
+/// <c>https://github.com</c>) for github.com; any other absolute http(s) URL is a GitHub Enterprise Server whose REST API is
+/// <c>{scheme}://{host}:{port}/api/v3/</c> — <c>https://ghe.example</c> and <c>https://ghe.example/api/v3</c> mean the same,
+/// and any other path is dropped.
 /// </param>
 /// <param name="Token">
 /// A personal access token, fine-grained token or GitHub App installation token, sent as

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 
 namespace Orchestrator.Shared.GitHub;
 
@@ -54,7 +53,7 @@ public interface IGitHubHookDeliveries
     Task RedeliverAsync(RepoRef repo, long hookId, long deliveryId, CancellationToken cancellationToken);
 }
 
-/// <content>Webhook deliveries (<see cref="IGitHubHookDeliveries"/>).</content>
+/// <content>Webhook deliveries (<see cref="IGitHubHookDeliveries"/>): Octokit has no method for them, so they go through its <see cref="Octokit.IConnection"/>.</content>
 public sealed partial class GitHubClient
 {
     /// <inheritdoc />
@@ -62,10 +61,10 @@ public sealed partial class GitHubClient
     public async Task<IReadOnlyList<GitHubHookDelivery>> ListHookDeliveriesAsync(RepoRef repo, long hookId, DateTimeOffset since, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var path = RepoPath(repo, $"hooks/{hookId.ToString(CultureInfo.InvariantCulture)}/deliveries") + $"?per_page={MaxPerPage}";
-        return await GetPagesAsync(
-            path,
-            page => ReadArray(page).Select(ReadHookDelivery),
+        return await GetPagesAsync<List<HookDeliveryItem>, GitHubHookDelivery>(
+            HooksPath(repo, $"{hookId.ToString(CultureInfo.InvariantCulture)}/deliveries"),
+            $"per_page={MaxPerPage}",
+            page => page.Select(ToHookDelivery),
             int.MaxValue,
             cancellationToken,
             stopAt: d => d.DeliveredAt < since).ConfigureAwait(false);
@@ -76,18 +75,53 @@ public sealed partial class GitHubClient
     public async Task RedeliverAsync(RepoRef repo, long hookId, long deliveryId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var path = RepoPath(repo, $"hooks/{hookId.ToString(CultureInfo.InvariantCulture)}/deliveries/{deliveryId.ToString(CultureInfo.InvariantCulture)}/attempts");
-        await SendAsync(HttpMethod.Post, path, null, _ => true, cancellationToken).ConfigureAwait(false);
+        var path = HooksPath(repo, $"{hookId.ToString(CultureInfo.InvariantCulture)}/deliveries/{deliveryId.ToString(CultureInfo.InvariantCulture)}/attempts");
+        await CallAsync(
+            Operation("POST", path),
+            async () => await _connection.Post(path, GitHubOctokit.Current.Value!.CancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
     }
 
-    private static GitHubHookDelivery ReadHookDelivery(JsonElement e) =>
+    /// <summary><c>repos/{owner}/{repo}/hooks/{rest}</c> on Octokit's <see cref="Octokit.ApiUrls.RepositoryHooks(string, string)"/>.</summary>
+    private static Uri HooksPath(RepoRef repo, string rest) =>
+        new(Octokit.ApiUrls.RepositoryHooks(repo.Owner, repo.Name).OriginalString + "/" + rest, UriKind.Relative);
+
+    private static GitHubHookDelivery ToHookDelivery(HookDeliveryItem d) =>
         new(
-            e.GetProperty("id").GetInt64(),
-            RequiredString(e, "guid"),
-            DateTimeOffset.Parse(RequiredString(e, "delivered_at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-            e.TryGetProperty("redelivery", out var r) && r.ValueKind == JsonValueKind.True,
-            OptionalString(e, "status") ?? "",
-            e.TryGetProperty("status_code", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : 0,
-            RequiredString(e, "event"),
-            OptionalString(e, "action"));
+            d.Id,
+            Required(d.Guid, "guid"),
+            d.DeliveredAt ?? throw new InvalidOperationException("'delivered_at' is missing or null"),
+            d.Redelivery,
+            d.Status ?? "",
+            d.StatusCode,
+            Required(d.Event, "event"),
+            d.Action);
+
+    /// <summary>One element of the deliveries list (https://docs.github.com/en/rest/repos/webhooks#list-deliveries-for-a-repository-webhook).</summary>
+    internal sealed class HookDeliveryItem
+    {
+        /// <summary><c>id</c>.</summary>
+        public long Id { get; set; }
+
+        /// <summary><c>guid</c>.</summary>
+        public string? Guid { get; set; }
+
+        /// <summary><c>delivered_at</c>.</summary>
+        public DateTimeOffset? DeliveredAt { get; set; }
+
+        /// <summary><c>redelivery</c>.</summary>
+        public bool Redelivery { get; set; }
+
+        /// <summary><c>status</c>.</summary>
+        public string? Status { get; set; }
+
+        /// <summary><c>status_code</c>.</summary>
+        public int StatusCode { get; set; }
+
+        /// <summary><c>event</c>.</summary>
+        public string? Event { get; set; }
+
+        /// <summary><c>action</c>.</summary>
+        public string? Action { get; set; }
+    }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Orchestrator.Shared.GitHub;
 
@@ -8,6 +6,9 @@ namespace Orchestrator.Shared.GitHub;
 /// Repository webhooks (<see cref="IRepositoryHooks"/>, https://docs.github.com/en/rest/repos/webhooks): they need the
 /// token's "Webhooks" repository permission (fine-grained; read to list, write to change) or the <c>admin:repo_hook</c>
 /// scope; without it GitHub answers 404 (classic tokens) or 403 "Resource not accessible by personal access token".
+/// The bodies are Octokit's <see cref="Octokit.NewRepositoryHook"/> and <see cref="Octokit.EditRepositoryHook"/>, sent through
+/// its <see cref="Octokit.IConnection"/> and read into <see cref="HookItem"/>: Octokit's <c>RepositoryHook</c> and
+/// <c>Hooks.Edit</c> hold the hook id as a 32-bit <c>int</c>, and GitHub's ids are 64-bit.
 /// </content>
 public sealed partial class GitHubClient : IRepositoryHooks
 {
@@ -24,8 +25,12 @@ public sealed partial class GitHubClient : IRepositoryHooks
     public async Task<IReadOnlyList<RepositoryHook>> ListHooksAsync(RepoRef repo, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var path = RepoPath(repo, "hooks") + $"?per_page={MaxPerPage}";
-        return await GetPagesAsync(path, page => ReadArray(page).Select(ReadHook), int.MaxValue, cancellationToken).ConfigureAwait(false);
+        return await GetPagesAsync<List<HookItem>, RepositoryHook>(
+            Octokit.ApiUrls.RepositoryHooks(repo.Owner, repo.Name),
+            $"per_page={MaxPerPage}",
+            page => page.Select(ToHook),
+            int.MaxValue,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -39,14 +44,12 @@ public sealed partial class GitHubClient : IRepositoryHooks
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentNullException.ThrowIfNull(settings);
-        var payload = new JsonObject
-        {
-            ["name"] = "web",
-            ["active"] = true,
-            ["events"] = new JsonArray([.. settings.Events.Select(e => (JsonNode)e)]),
-            ["config"] = HookConfig(settings),
-        };
-        return await SendAsync(HttpMethod.Post, RepoPath(repo, "hooks"), payload, ReadHook, cancellationToken).ConfigureAwait(false);
+        var path = Octokit.ApiUrls.RepositoryHooks(repo.Owner, repo.Name);
+        var hook = new Octokit.NewRepositoryHook("web", HookConfig(settings)) { Active = true, Events = [.. settings.Events] };
+        return await CallAsync(
+            Operation("POST", path),
+            async () => ToHook(Required((await _connection.Post<HookItem>(path, hook, GitHubOctokit.MediaType, "application/json", cancellationToken: GitHubOctokit.Current.Value!.CancellationToken).ConfigureAwait(false)).Body, "body")),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -61,17 +64,15 @@ public sealed partial class GitHubClient : IRepositoryHooks
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentNullException.ThrowIfNull(existing);
         ArgumentNullException.ThrowIfNull(settings);
-        var payload = new JsonObject
-        {
-            ["active"] = true,
-            ["events"] = new JsonArray([.. settings.Events.Select(e => (JsonNode)e)]),
-            ["config"] = HookConfig(settings),
-        };
-        var path = RepoPath(repo, $"hooks/{existing.Id.ToString(CultureInfo.InvariantCulture)}");
-        return await SendAsync(HttpMethod.Patch, path, payload, ReadHook, cancellationToken).ConfigureAwait(false);
+        var path = HooksPath(repo, existing.Id.ToString(CultureInfo.InvariantCulture));
+        var edit = new Octokit.EditRepositoryHook(HookConfig(settings)) { Active = true, Events = [.. settings.Events] };
+        return await CallAsync(
+            Operation("PATCH", path),
+            async () => ToHook(Required((await _connection.Patch<HookItem>(path, edit, GitHubOctokit.MediaType).ConfigureAwait(false)).Body, "body")),
+            cancellationToken).ConfigureAwait(false);
     }
 
-    private static JsonObject HookConfig(RepositoryHookSettings settings) => new()
+    private static Dictionary<string, string> HookConfig(RepositoryHookSettings settings) => new(StringComparer.Ordinal)
     {
         ["url"] = settings.Url.AbsoluteUri,
         ["content_type"] = "json",
@@ -79,18 +80,31 @@ public sealed partial class GitHubClient : IRepositoryHooks
         ["insecure_ssl"] = "0",
     };
 
-    private static RepositoryHook ReadHook(JsonElement e)
+    private static RepositoryHook ToHook(HookItem hook)
     {
-        var config = e.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
-        var events = e.TryGetProperty("events", out var ev) && ev.ValueKind == JsonValueKind.Array
-            ? ev.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList()
-            : [];
+        var config = hook.Config ?? new Dictionary<string, string>();
         return new RepositoryHook(
-            e.GetProperty("id").GetInt64(),
-            config.ValueKind == JsonValueKind.Object ? OptionalString(config, "url") : null,
-            config.ValueKind == JsonValueKind.Object ? OptionalString(config, "content_type") : null,
-            events,
-            e.TryGetProperty("active", out var active) && active.ValueKind == JsonValueKind.True,
-            config.ValueKind == JsonValueKind.Object && OptionalString(config, "secret") is { Length: > 0 }); // "********" when set
+            hook.Id,
+            config.GetValueOrDefault("url"),
+            config.GetValueOrDefault("content_type"),
+            hook.Events ?? [],
+            hook.Active,
+            config.GetValueOrDefault("secret") is { Length: > 0 }); // "********" when set
+    }
+
+    /// <summary>A hook as GitHub answers it, with a 64-bit id.</summary>
+    internal sealed class HookItem
+    {
+        /// <summary><c>id</c>.</summary>
+        public long Id { get; set; }
+
+        /// <summary><c>active</c>.</summary>
+        public bool Active { get; set; }
+
+        /// <summary><c>events</c>.</summary>
+        public List<string>? Events { get; set; }
+
+        /// <summary><c>config</c> (all values are strings, <c>secret</c> masked as <c>********</c>).</summary>
+        public Dictionary<string, string>? Config { get; set; }
     }
 }

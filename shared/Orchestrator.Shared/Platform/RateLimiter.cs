@@ -133,6 +133,26 @@ public sealed class RateLimiter
         return new DateTimeOffset(ticks, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Records "nothing before <paramref name="until"/>" for <paramref name="credentialKey"/> when a client read it from
+    /// an answer itself (e.g. Octokit's <c>ApiInfo.RateLimit</c> or a <c>RateLimitExceededException</c>); the same
+    /// rule as <see cref="Observe"/>: a block only grows, a time in the past changes nothing.
+    /// </summary>
+    /// <param name="credentialKey">Credential key the request was sent with.</param>
+    /// <param name="until">The earliest time of the next request.</param>
+    /// <returns>The block's end, or <c>null</c> when the key is free now.</returns>
+    public DateTimeOffset? Block(string credentialKey, DateTimeOffset until)
+    {
+        ArgumentNullException.ThrowIfNull(credentialKey);
+        if (until <= _time.GetUtcNow())
+        {
+            return BlockedUntil(credentialKey);
+        }
+
+        var ticks = _notBefore.AddOrUpdate(credentialKey, until.UtcTicks, (_, existing) => Math.Max(existing, until.UtcTicks));
+        return new DateTimeOffset(ticks, TimeSpan.Zero);
+    }
+
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.NonValidated.TryGetValues(name, out var values) ? values.ToString().Trim() : null;
 }

@@ -58,7 +58,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
 
     public string RunHtmlUrl(SimRepoState repo, SimCiState ci) => $"{Base}{repo.FullName}/actions/runs/{ci.RunId}";
 
-    private string ApiRepo(SimRepoState repo) => $"{Base}repos/{repo.FullName}";
+    private string ApiRepo(SimRepoState repo) => $"{Base}api/v3/repos/{repo.FullName}";
 
     // ---------------------------------------------------------------- REST objects
 
@@ -473,7 +473,7 @@ internal sealed partial class GitHubPayloads(Func<Uri> baseUrl, string actorLogi
                 return s;
             }
 
-            s = ApiHost().Replace(s, root);
+            s = ApiHost().Replace(s, root + "api/v3/");
             s = OtherHosts().Replace(s, root);
             s = AvatarHost().Replace(s, root + "avatars/");
             s = WebHost().Replace(s, root);

@@ -178,7 +178,7 @@ public sealed partial class GitHubSimulator
     private int? Authorize(HttpContext context, string token)
     {
         // The token endpoint authenticates with a JWT, which its route verifies.
-        if (context.Request.Path.StartsWithSegments("/app", StringComparison.Ordinal))
+        if (context.Request.Path.StartsWithSegments(ApiPrefix + "/app", StringComparison.Ordinal))
         {
             return null;
         }
@@ -203,7 +203,7 @@ public sealed partial class GitHubSimulator
     }
 
     private void MapApp(IEndpointRouteBuilder app, SimulatorHost host) =>
-        app.MapPost("/app/installations/{installationId:long}/access_tokens", (HttpContext context) => CreateInstallationTokenAsync(context, host));
+        app.MapPost(ApiPrefix + "/app/installations/{installationId:long}/access_tokens", (HttpContext context) => CreateInstallationTokenAsync(context, host));
 
     private async Task CreateInstallationTokenAsync(HttpContext context, SimulatorHost host)
     {
@@ -492,7 +492,7 @@ public sealed partial class GitHubSimulator
             items = new JsonArray(selected.Take(perPage).Select(d => (JsonNode)d.ToJson(call.Repo.Id)).ToArray());
             if (selected.Count > perPage)
             {
-                var path = $"{BaseUrl}repos/{call.Repo.Owner}/{call.Repo.Name}/hooks/{HookId}/deliveries";
+                var path = $"{ApiUrl}repos/{call.Repo.Owner}/{call.Repo.Name}/hooks/{HookId}/deliveries";
                 link = $"<{path}?per_page={perPage}&cursor=v1_{selected[perPage].Id}>; rel=\"next\"";
             }
         }

@@ -336,7 +336,7 @@ public sealed partial class GitHubSimulator
     /// <summary>The <c>hook</c> shape of the REST API.</summary>
     private JsonObject HookJson(SimRepoState repo, SimRepoHookState hook)
     {
-        var api = $"{BaseUrl}repos/{repo.Owner}/{repo.Name}/hooks/{hook.Id}";
+        var api = $"{ApiUrl}repos/{repo.Owner}/{repo.Name}/hooks/{hook.Id}";
         var config = new JsonObject { ["content_type"] = hook.ContentType, ["insecure_ssl"] = "0", ["url"] = hook.Url };
         if (hook.Secret is not null)
         {

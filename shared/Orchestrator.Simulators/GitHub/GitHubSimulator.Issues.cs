@@ -105,13 +105,13 @@ public sealed partial class GitHubSimulator
     }
 
     /// <summary>
-    /// <c>POST /repos/{o}/{r}/issues/{n}/labels</c> with <c>{"labels":["name",…]}</c>: creates missing repository labels
+    /// <c>POST /repos/{o}/{r}/issues/{n}/labels</c> with <c>{"labels":["name",…]}</c> or the bare array <c>["name",…]</c>: creates missing repository labels
     /// (matched case-insensitively, as GitHub does), keeps the issue's other labels, answers 200 with every label on the
     /// issue (https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue).
     /// </summary>
     private async Task AddLabelsAsync(Call call)
     {
-        var body = await ReadBodyAsync(call, ["labels"]).ConfigureAwait(false);
+        var body = await ReadBodyAsync(call, ["labels"], bareArrayField: "labels").ConfigureAwait(false);
         if (body is null)
         {
             return;

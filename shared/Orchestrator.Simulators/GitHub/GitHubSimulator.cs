@@ -18,11 +18,13 @@ namespace Orchestrator.Simulators.GitHub;
 /// <remarks>
 /// <para>
 /// Every JSON object is built from one of GitHub's own payloads (<c>Payloads/github/</c>, see its
-/// PROVENANCE.md) with the state-carrying fields replaced and every URL moved onto <see cref="BaseUrl"/>:
-/// API URLs are <c>{BaseUrl}repos/{owner}/{repo}/…</c>, web links <c>{BaseUrl}{owner}/{repo}/issues/{n}</c>.
+/// PROVENANCE.md) with the state-carrying fields replaced and every URL moved onto <see cref="BaseUrl"/>, as a GitHub
+/// Enterprise Server lays them out: API URLs are <c>{BaseUrl}api/v3/repos/{owner}/{repo}/…</c> (<see cref="ApiUrl"/>),
+/// web links <c>{BaseUrl}{owner}/{repo}/issues/{n}</c>.
 /// </para>
 /// <para>
-/// Routes (each also reachable as <c>/repositories/{id}/…</c>, the form GitHub uses in <c>Link</c> headers):
+/// Routes, all under <see cref="ApiPrefix"/> <c>/api/v3</c> (each also reachable as <c>/repositories/{id}/…</c>, the form
+/// GitHub uses in <c>Link</c> headers):
 /// <c>POST|GET /repos/{o}/{r}/issues</c>, <c>GET|PATCH /repos/{o}/{r}/issues/{n}</c> (state and
 /// <c>state_reason</c>, title, body), <c>POST /repos/{o}/{r}/issues/{n}/labels</c>,
 /// <c>DELETE /repos/{o}/{r}/issues/{n}/labels/{name}</c>, <c>GET|POST /repos/{o}/{r}/issues/{n}/comments</c>,
@@ -69,8 +71,21 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         _payloads = new GitHubPayloads(() => BaseUrl, "orchestrator-bot", UserId);
     }
 
-    /// <summary>Root URL to use as the client's API base, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    /// <summary>
+    /// Path prefix of every REST route: the simulator is a GitHub Enterprise Server, which serves its REST API under
+    /// <c>/api/v3/</c> (https://docs.github.com/en/enterprise-server@latest/rest/quickstart), the form Octokit uses for any
+    /// base URL that is not github.com.
+    /// </summary>
+    public const string ApiPrefix = "/api/v3";
+
+    /// <summary>
+    /// The server's root, e.g. <c>http://127.0.0.1:41234/</c>: what a client is configured with (the project's forge
+    /// <c>base_url</c>, <c>ORCH_GITHUB_API_URL</c>), the web links and git smart-HTTP live here; REST is under <see cref="ApiUrl"/>.
+    /// </summary>
     public Uri BaseUrl => Host.BaseUrl;
+
+    /// <summary>The REST API root, <c>{BaseUrl}api/v3/</c> (see <see cref="ApiPrefix"/>).</summary>
+    public Uri ApiUrl => new(Host.BaseUrl, ApiPrefix.TrimStart('/') + "/");
 
     /// <summary>The underlying host: <see cref="SimulatorHost.Requests"/> and <see cref="SimulatorHost.UnexpectedRequests"/>.</summary>
     public SimulatorHost Host => _host ?? throw new InvalidOperationException("The simulator has not started.");
@@ -564,8 +579,8 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
     private void MapRepo(IEndpointRouteBuilder app, SimulatorHost host, string method, string suffix, Func<Call, Task> handler)
     {
         Task Handle(HttpContext context) => DispatchAsync(context, host, handler);
-        app.MapMethods("/repos/{owner}/{repo}/" + suffix, [method], Handle);
-        app.MapMethods("/repositories/{repositoryId:long}/" + suffix, [method], Handle);
+        app.MapMethods(ApiPrefix + "/repos/{owner}/{repo}/" + suffix, [method], Handle);
+        app.MapMethods(ApiPrefix + "/repositories/{repositoryId:long}/" + suffix, [method], Handle);
     }
 
     /// <summary>One request being answered: the context, the host for recording, the repository and the parsed query.</summary>
@@ -623,10 +638,19 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
 
     private async Task CreateIssueAsync(Call call)
     {
-        var body = await ReadBodyAsync(call, ["title", "body"]).ConfigureAwait(false);
+        // Octokit's NewIssue always sends "assignees":[] and "labels":[]; GitHub accepts them, and only empty ones are simulated.
+        var body = await ReadBodyAsync(call, ["title", "body", "assignees", "labels"]).ConfigureAwait(false);
         if (body is null)
         {
             return;
+        }
+
+        foreach (var list in new[] { "assignees", "labels" })
+        {
+            if (body[list] is { } given && given is not JsonArray { Count: 0 })
+            {
+                call.Unexpected($"body field '{list}' is only simulated as an empty array");
+            }
         }
 
         if (!TryGetString(body, "title", out var title) || string.IsNullOrEmpty(title))
@@ -1043,13 +1067,13 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         var items = new JsonArray(list.Skip((page - 1) * perPage).Take(perPage).Select(render).ToArray());
         var last = Math.Max(1, (list.Count + perPage - 1) / perPage);
         var path = call.Context.Request.Path.Value!;
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var segments = path[ApiPrefix.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries);
         var rest = string.Join('/', segments.Skip(segments[0] == "repos" ? 3 : 2));
         var parameters = (call.Context.Request.QueryString.Value ?? "").TrimStart('?')
             .Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Where(p => !p.StartsWith("page=", StringComparison.Ordinal))
             .ToList();
-        string Url(int n) => $"{BaseUrl}repositories/{call.Repo.Id}/{rest}?{string.Join('&', parameters.Append($"page={n}"))}";
+        string Url(int n) => $"{ApiUrl}repositories/{call.Repo.Id}/{rest}?{string.Join('&', parameters.Append($"page={n}"))}";
 
         var links = new List<string>();
         if (page > 1)
@@ -1071,7 +1095,7 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         return (items, links.Count == 0 ? null : string.Join(", ", links));
     }
 
-    private static async Task<JsonObject?> ReadBodyAsync(Call call, string[] supported)
+    private static async Task<JsonObject?> ReadBodyAsync(Call call, string[] supported, string? bareArrayField = null)
     {
         JsonNode? node;
         try
@@ -1081,6 +1105,12 @@ public sealed partial class GitHubSimulator : IAsyncDisposable
         catch (JsonException)
         {
             node = null;
+        }
+
+        if (bareArrayField is not null && node is JsonArray bare)
+        {
+            // Where GitHub also takes the array itself as the body (e.g. ["bug"] for add-labels, as Octokit sends it).
+            node = new JsonObject { [bareArrayField] = bare };
         }
 
         if (node is not JsonObject body)

@@ -358,9 +358,9 @@ internal sealed class ProductPath : IAsyncDisposable
     private const string GitHubToken = "ghp_SimulatedToken0000000000000000000001";
 
     private readonly TempDirectory _temp;
-    private readonly HttpClient _http;
+    private readonly SocketsHttpHandler _http;
 
-    private ProductPath(TestDatabase db, TempDirectory temp, GitHubSimulator gitHub, HttpClient http, string remote)
+    private ProductPath(TestDatabase db, TempDirectory temp, GitHubSimulator gitHub, SocketsHttpHandler http, string remote)
     {
         Db = db;
         _temp = temp;
@@ -410,7 +410,7 @@ internal sealed class ProductPath : IAsyncDisposable
         var db = await TestDatabase.CreateAsync();
         var gitHub = await GitHubSimulator.StartAsync(GitHubToken);
         gitHub.AddRepository(RepoName);
-        return new ProductPath(db, temp, gitHub, new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, remote);
+        return new ProductPath(db, temp, gitHub, new SocketsHttpHandler(), remote);
     }
 
     /// <summary>A worktree on <c>orch/WEB-1-…</c>, then the agent run through <see cref="AgentRunner"/>.</summary>

@@ -25,6 +25,7 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
     private readonly FakeClock _clock = new(Start);
     private GitHubSimulator _sim = null!;
     private HttpClient _http = null!;
+    private readonly SocketsHttpHandler _handler = new(); // what Octokit sends through, as the factory's handler in the host
 
     private GitHubAppCredentials Credentials => new(AppId, _key.ExportRSAPrivateKeyPem(), InstallationId);
 
@@ -40,6 +41,7 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _handler.Dispose();
         _key.Dispose();
         await _sim.DisposeAsync();
     }
@@ -83,8 +85,8 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
     [Fact]
     public async Task Installation_token_is_cached_until_five_minutes_before_expiry_and_refreshed_once_under_concurrency()
     {
-        using var source = new GitHubAppInstallationTokenSource(_http, _sim.BaseUrl, Credentials, _clock);
-        int TokenRequests() => _sim.Host.Requests.Count(r => r.Method == "POST" && r.PathAndQuery == $"/app/installations/{InstallationId}/access_tokens");
+        using var source = new GitHubAppInstallationTokenSource(_handler, _sim.BaseUrl, Credentials, _clock);
+        int TokenRequests() => _sim.Host.Requests.Count(r => r.Method == "POST" && r.PathAndQuery == $"/api/v3/app/installations/{InstallationId}/access_tokens");
 
         var first = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => source.GetTokenAsync(CancellationToken.None).AsTask()));
 
@@ -92,7 +94,7 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
         Assert.StartsWith("ghs_", first[0]);
         Assert.Equal(1, TokenRequests());
         Assert.Equal(Start.AddHours(1), source.ExpiresAt);
-        var jwtRequest = _sim.Host.Requests.Single(r => r.PathAndQuery.StartsWith("/app/", StringComparison.Ordinal));
+        var jwtRequest = _sim.Host.Requests.Single(r => r.PathAndQuery.StartsWith("/api/v3/app/", StringComparison.Ordinal));
         Assert.StartsWith("Bearer ey", jwtRequest.Headers["Authorization"]);
 
         _clock.Advance(TimeSpan.FromMinutes(54) + TimeSpan.FromSeconds(59));
@@ -112,8 +114,8 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
     [Fact]
     public async Task Client_authenticates_every_request_with_the_installation_token()
     {
-        using var source = new GitHubAppInstallationTokenSource(_http, _sim.BaseUrl, Credentials, _clock);
-        var client = new GitHubClient(_http, _sim.BaseUrl, source, _clock);
+        using var source = new GitHubAppInstallationTokenSource(_handler, _sim.BaseUrl, Credentials, _clock);
+        var client = new GitHubClient(_handler, _sim.BaseUrl, source, _clock);
 
         var issue = await client.CreateIssueAsync(RepoRef.Parse(RepoName), "From the app", "body", CancellationToken.None);
         var listed = await client.ListRecentIssuesAsync(RepoRef.Parse(RepoName), 5, CancellationToken.None);
@@ -121,7 +123,7 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
         Assert.Equal(1, issue.Number);
         Assert.Equal([1], listed.Select(i => i.Number));
         var token = Assert.Single(_sim.InstallationTokens.Keys);
-        var restCalls = _sim.Host.Requests.Where(r => r.PathAndQuery.StartsWith("/repos/", StringComparison.Ordinal)).ToList();
+        var restCalls = _sim.Host.Requests.Where(r => r.PathAndQuery.StartsWith("/api/v3/repos/", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, restCalls.Count);
         Assert.All(restCalls, r => Assert.Equal($"Bearer {token}", r.Headers["Authorization"]));
         Assert.Equal("github:app:424242:installation:87385964", source.CredentialKey);
@@ -131,10 +133,10 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
     [Fact]
     public async Task An_expired_installation_token_is_refused_by_the_simulator()
     {
-        using var source = new GitHubAppInstallationTokenSource(_http, _sim.BaseUrl, Credentials, _clock);
+        using var source = new GitHubAppInstallationTokenSource(_handler, _sim.BaseUrl, Credentials, _clock);
         var token = await source.GetTokenAsync(CancellationToken.None);
         _clock.Advance(TimeSpan.FromHours(1));
-        var stale = new GitHubClient(_http, new GitHubClientSettings(_sim.BaseUrl, token), _clock);
+        var stale = new GitHubClient(_handler, new GitHubClientSettings(_sim.BaseUrl, token), _clock);
 
         var e = await Assert.ThrowsAsync<PlatformApiException>(() => stale.ListRecentIssuesAsync(RepoRef.Parse(RepoName), 5, CancellationToken.None));
 
@@ -146,7 +148,7 @@ public sealed class GitHubAppAuthTests : IAsyncLifetime
     public async Task A_jwt_signed_by_another_key_is_refused_with_a_permanent_401()
     {
         using var otherKey = RSA.Create(2048);
-        using var source = new GitHubAppInstallationTokenSource(_http, _sim.BaseUrl, new GitHubAppCredentials(AppId, otherKey.ExportPkcs8PrivateKeyPem(), InstallationId), _clock);
+        using var source = new GitHubAppInstallationTokenSource(_handler, _sim.BaseUrl, new GitHubAppCredentials(AppId, otherKey.ExportPkcs8PrivateKeyPem(), InstallationId), _clock);
 
         var e = await Assert.ThrowsAsync<PlatformApiException>(() => source.GetTokenAsync(CancellationToken.None).AsTask());
 

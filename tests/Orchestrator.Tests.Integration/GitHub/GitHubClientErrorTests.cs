@@ -21,6 +21,7 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
 
     private SimulatorHost _fake = null!;
     private HttpClient _http = null!;
+    private readonly SocketsHttpHandler _handler = new(); // what Octokit sends through, as the factory's handler in the host
     private GitHubClient _client = null!;
 
     public async Task InitializeAsync()
@@ -30,41 +31,42 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
             "github-errors",
             (app, _) =>
             {
-                app.MapPost("/repos/o/unauthorized/issues", (HttpContext c) => Answer(c, 401, """{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}"""));
-                app.MapPost("/repos/o/missing/issues", (HttpContext c) => Answer(c, 404, """{"message":"Not Found","documentation_url":"https://docs.github.com/rest/issues/issues#create-an-issue","status":"404"}"""));
-                app.MapPost("/repos/o/invalid/issues", (HttpContext c) => Answer(c, 422, validationError));
-                app.MapGet("/repos/o/busy/issues", (HttpContext c) => Answer(c, 429, """{"message":"Too many requests"}""", ("Retry-After", "7")));
-                app.MapGet("/repos/o/limited/issues", (HttpContext c) => Answer(
+                app.MapPost("/api/v3/repos/o/unauthorized/issues", (HttpContext c) => Answer(c, 401, """{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}"""));
+                app.MapPost("/api/v3/repos/o/missing/issues", (HttpContext c) => Answer(c, 404, """{"message":"Not Found","documentation_url":"https://docs.github.com/rest/issues/issues#create-an-issue","status":"404"}"""));
+                app.MapPost("/api/v3/repos/o/invalid/issues", (HttpContext c) => Answer(c, 422, validationError));
+                app.MapGet("/api/v3/repos/o/busy/issues", (HttpContext c) => Answer(c, 429, """{"message":"Too many requests"}""", ("Retry-After", "7")));
+                app.MapGet("/api/v3/repos/o/limited/issues", (HttpContext c) => Answer(
                     c,
                     403,
                     """{"message":"API rate limit exceeded for installation ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api","status":"403"}""",
                     ("x-ratelimit-limit", "5000"),
                     ("x-ratelimit-remaining", "0"),
                     ("x-ratelimit-reset", Now.AddSeconds(90).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture))));
-                app.MapGet("/repos/o/secondary/issues", (HttpContext c) => Answer(c, 403, """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}""", ("Retry-After", "30"), ("x-ratelimit-remaining", "4000")));
-                app.MapGet("/repos/o/secondary-bare/issues", (HttpContext c) => Answer(c, 403, """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"""));
-                app.MapGet("/repos/o/unavailable/issues", (HttpContext c) => Answer(c, 503, """{"message":"Service unavailable"}""", ("Retry-After", Now.AddSeconds(45).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
-                app.MapGet("/repos/o/forbidden/issues", (HttpContext c) => Answer(c, 403, """{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/issues/issues#list-repository-issues","status":"403"}""", ("x-ratelimit-remaining", "4999")));
-                app.MapGet("/repos/o/broken/issues", (HttpContext c) => Answer(c, 502, "<html><body>Bad gateway</body></html>"));
-                app.MapGet("/repos/o/slow/issues", (HttpContext c) => Answer(c, 408, """{"message":"Request timeout"}"""));
-                app.MapGet("/repos/o/echo/issues", (HttpContext c) => Answer(c, 400, $$"""{"message":"token {{Token}} is malformed"}"""));
-                app.MapGet("/repos/o/hang/issues", async (HttpContext c) => { await Task.Delay(TimeSpan.FromSeconds(30), c.RequestAborted); });
-                app.MapGet("/repos/o/elsewhere/issues", (HttpContext c) =>
+                app.MapGet("/api/v3/repos/o/secondary/issues", (HttpContext c) => Answer(c, 403, """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}""", ("Retry-After", "30"), ("x-ratelimit-remaining", "4000")));
+                app.MapGet("/api/v3/repos/o/secondary-bare/issues", (HttpContext c) => Answer(c, 403, """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"""));
+                app.MapGet("/api/v3/repos/o/unavailable/issues", (HttpContext c) => Answer(c, 503, """{"message":"Service unavailable"}""", ("Retry-After", Now.AddSeconds(45).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+                app.MapGet("/api/v3/repos/o/forbidden/issues", (HttpContext c) => Answer(c, 403, """{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/issues/issues#list-repository-issues","status":"403"}""", ("x-ratelimit-remaining", "4999")));
+                app.MapGet("/api/v3/repos/o/broken/issues", (HttpContext c) => Answer(c, 502, "<html><body>Bad gateway</body></html>"));
+                app.MapGet("/api/v3/repos/o/slow/issues", (HttpContext c) => Answer(c, 408, """{"message":"Request timeout"}"""));
+                app.MapGet("/api/v3/repos/o/echo/issues", (HttpContext c) => Answer(c, 400, $$"""{"message":"token {{Token}} is malformed"}"""));
+                app.MapGet("/api/v3/repos/o/hang/issues", async (HttpContext c) => { await Task.Delay(TimeSpan.FromSeconds(30), c.RequestAborted); });
+                app.MapGet("/api/v3/repos/o/elsewhere/issues", (HttpContext c) =>
                 {
                     c.Response.Headers.Link = "<http://127.0.0.2:1/repos/o/elsewhere/issues?page=2>; rel=\"next\"";
                     return Answer(c, 200, """[{"number":1,"title":"t","body":null,"state":"open","html_url":"http://x/1"}]""");
                 });
                 app.MapGet("/api/v3/repos/o/ghe/issues", (HttpContext c) => Answer(c, 200, """[{"number":5,"title":"on GHE","body":"b","state":"open","html_url":"https://ghe.example/o/ghe/issues/5"}]"""));
-                app.MapGet("/repos/o/shape/issues", (HttpContext c) => Answer(c, 200, """{"unexpected":"object"}"""));
+                app.MapGet("/api/v3/repos/o/shape/issues", (HttpContext c) => Answer(c, 200, """{"unexpected":"object"}"""));
             },
             _ => null);
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        _client = new GitHubClient(_http, new GitHubClientSettings(_fake.BaseUrl, Token), new ManualTimeProvider(Now));
+        _client = new GitHubClient(_handler, new GitHubClientSettings(_fake.BaseUrl, Token), new ManualTimeProvider(Now));
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _handler.Dispose();
         await _fake.DisposeAsync();
     }
 
@@ -212,8 +214,7 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
     [Fact]
     public async Task Connection_refused_is_transient_without_a_status()
     {
-        using var http = new HttpClient();
-        var client = new GitHubClient(http, new GitHubClientSettings(new Uri($"http://127.0.0.1:{FreePort()}/"), Token));
+        var client = new GitHubClient(_handler, new GitHubClientSettings(new Uri($"http://127.0.0.1:{FreePort()}/"), Token));
 
         var e = await Assert.ThrowsAsync<PlatformApiException>(() => client.CreateIssueAsync(R("any"), "t", "b", Ct));
 
@@ -226,8 +227,7 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
     [Fact]
     public async Task A_timeout_is_transient_but_caller_cancellation_is_not_wrapped()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(300) };
-        var client = new GitHubClient(http, new GitHubClientSettings(_fake.BaseUrl, Token));
+        var client = new GitHubClient(_handler, new GitHubClientSettings(_fake.BaseUrl, Token), timeout: TimeSpan.FromMilliseconds(300));
 
         var e = await Assert.ThrowsAsync<PlatformApiException>(() => client.ListRecentIssuesAsync(R("hang"), 5, Ct));
         Assert.True(e.IsTransient);
@@ -261,7 +261,7 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
     [InlineData("api/v3/")]
     public async Task An_enterprise_base_url_keeps_its_path_with_or_without_trailing_slash(string path)
     {
-        var client = new GitHubClient(_http, new GitHubClientSettings(new Uri(_fake.BaseUrl, path), Token));
+        var client = new GitHubClient(_handler, new GitHubClientSettings(new Uri(_fake.BaseUrl, path), Token));
 
         var issues = await client.ListRecentIssuesAsync(R("ghe"), 1, Ct);
 
@@ -278,7 +278,7 @@ public sealed class GitHubClientErrorTests : IAsyncLifetime
         var settings = new GitHubClientSettings(new Uri("https://api.github.com/"), Token);
 
         Assert.DoesNotContain(Token, settings.ToString());
-        Assert.Throws<ArgumentException>(() => new GitHubClient(_http, settings with { Token = " " }));
-        Assert.Throws<ArgumentException>(() => new GitHubClient(_http, settings with { ApiBaseUrl = new Uri("/relative", UriKind.Relative) }));
+        Assert.Throws<ArgumentException>(() => new GitHubClient(_handler, settings with { Token = " " }));
+        Assert.Throws<ArgumentException>(() => new GitHubClient(_handler, settings with { ApiBaseUrl = new Uri("/relative", UriKind.Relative) }));
     }
 }

@@ -15,6 +15,7 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
 
     private GitHubSimulator _sim = null!;
     private HttpClient _http = null!;
+    private readonly SocketsHttpHandler _handler = new(); // what Octokit sends through, as the factory's handler in the host
     private GitHubClient _client = null!;
 
     public async Task InitializeAsync()
@@ -22,12 +23,13 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         _sim = await GitHubSimulator.StartAsync(Token);
         _sim.AddRepository(RepoName);
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        _client = new GitHubClient(_http, new GitHubClientSettings(_sim.BaseUrl, Token));
+        _client = new GitHubClient(_handler, new GitHubClientSettings(_sim.BaseUrl, Token));
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _handler.Dispose();
         await _sim.DisposeAsync();
     }
 
@@ -56,13 +58,13 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         var posts = _sim.Host.Requests.Where(r => r.Method == "POST").ToList();
         Assert.Equal(2, posts.Count);
         var create = posts[0];
-        Assert.Equal("/repos/acme/widgets/issues", create.PathAndQuery);
+        Assert.Equal("/api/v3/repos/acme/widgets/issues", create.PathAndQuery);
         AssertGitHubHeaders(create);
         using var sent = JsonDocument.Parse(create.Body);
         Assert.Equal("First", sent.RootElement.GetProperty("title").GetString());
         Assert.Equal("Body <!-- marker:1 --> & more", sent.RootElement.GetProperty("body").GetString());
 
-        var list = Single(_sim.Host, "GET", "/repos/acme/widgets/issues?state=all&sort=created&direction=desc&per_page=10");
+        var list = Single(_sim.Host, "GET", "/api/v3/repos/acme/widgets/issues?state=all&sort=created&direction=desc&per_page=10");
         AssertGitHubHeaders(list);
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
@@ -92,8 +94,8 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         // 133 items at 100 a page: page 1 by path, page 2 by the Link header's /repositories/{id} form.
         var gets = _sim.Host.Requests.Where(r => r.Method == "GET").ToList();
         Assert.Equal(2, gets.Count);
-        Assert.Equal("/repos/acme/widgets/issues?state=all&sort=created&direction=desc&per_page=100", gets[0].PathAndQuery);
-        Assert.Matches(@"^/repositories/\d+/issues\?state=all&sort=created&direction=desc&per_page=100&page=2$", gets[1].PathAndQuery);
+        Assert.Equal("/api/v3/repos/acme/widgets/issues?state=all&sort=created&direction=desc&per_page=100", gets[0].PathAndQuery);
+        Assert.Matches(@"^/api/v3/repositories/\d+/issues\?state=all&sort=created&direction=desc&per_page=100&page=2$", gets[1].PathAndQuery);
         AssertGitHubHeaders(gets[1]);
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
@@ -114,7 +116,7 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         Assert.Equal([7, 6, 5], recent.Select(i => i.Number));
         var gets = _sim.Host.Requests.Where(r => r.Method == "GET").Select(r => r.PathAndQuery).ToList();
         Assert.Equal(2, gets.Count);
-        Assert.Equal("/repos/acme/widgets/issues?state=all&sort=created&direction=desc&per_page=3", gets[0]);
+        Assert.Equal("/api/v3/repos/acme/widgets/issues?state=all&sort=created&direction=desc&per_page=3", gets[0]);
         Assert.EndsWith("&page=2", gets[1]);
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
@@ -139,13 +141,13 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         Assert.Equal(created.Select(c => c.Id), _sim.Comments(RepoName, issue.Number).Select(c => c.Id));
         Assert.Equal("orchestrator-bot", _sim.Comments(RepoName, issue.Number)[0].UserLogin);
 
-        var post = _sim.Host.Requests.First(r => r.Method == "POST" && r.PathAndQuery == "/repos/acme/widgets/issues/1/comments");
+        var post = _sim.Host.Requests.First(r => r.Method == "POST" && r.PathAndQuery == "/api/v3/repos/acme/widgets/issues/1/comments");
         AssertGitHubHeaders(post);
         Assert.Equal("comment 1", JsonDocument.Parse(post.Body).RootElement.GetProperty("body").GetString());
         var gets = _sim.Host.Requests.Where(r => r.Method == "GET").Select(r => r.PathAndQuery).ToList();
         Assert.Equal(2, gets.Count);
-        Assert.Equal("/repos/acme/widgets/issues/1/comments?per_page=100", gets[0]);
-        Assert.Matches(@"^/repositories/\d+/issues/1/comments\?per_page=100&page=2$", gets[1]);
+        Assert.Equal("/api/v3/repos/acme/widgets/issues/1/comments?per_page=100", gets[0]);
+        Assert.Matches(@"^/api/v3/repositories/\d+/issues/1/comments\?per_page=100&page=2$", gets[1]);
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
 
@@ -195,9 +197,9 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         // GitHub reports a test-merge SHA while open; only Merged makes it the real merge.
         Assert.Equal(_sim.PullRequests(RepoName).Single(p => p.Number == open).MergeCommitSha, openSingle.MergeCommitSha);
 
-        var list = Single(_sim.Host, "GET", "/repos/acme/widgets/pulls?state=all&sort=updated&direction=desc&per_page=10");
+        var list = Single(_sim.Host, "GET", "/api/v3/repos/acme/widgets/pulls?state=all&sort=updated&direction=desc&per_page=10");
         AssertGitHubHeaders(list);
-        AssertGitHubHeaders(Single(_sim.Host, "GET", $"/repos/acme/widgets/pulls/{merged}"));
+        AssertGitHubHeaders(Single(_sim.Host, "GET", $"/api/v3/repos/acme/widgets/pulls/{merged}"));
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
 
@@ -209,7 +211,7 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         Assert.Null(await _client.GetPullRequestAsync(Repo, 99, Ct));
         Assert.Null(await _client.GetPullRequestAsync(Repo, issue.Number, Ct));
 
-        Single(_sim.Host, "GET", "/repos/acme/widgets/pulls/99");
+        Single(_sim.Host, "GET", "/api/v3/repos/acme/widgets/pulls/99");
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
 
@@ -244,8 +246,8 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
         await _sim.CompleteCiAsync(RepoName, new string('a', 40), "success", deliver: false);
         Assert.Single(await _client.ListWorkflowRunsAsync(Repo, sha, Ct));
 
-        var suites = _sim.Host.Requests.Where(r => r.PathAndQuery == $"/repos/acme/widgets/commits/{sha}/check-suites?per_page=100").ToList();
-        var runs = _sim.Host.Requests.Where(r => r.PathAndQuery == $"/repos/acme/widgets/actions/runs?head_sha={sha}&per_page=100").ToList();
+        var suites = _sim.Host.Requests.Where(r => r.PathAndQuery == $"/api/v3/repos/acme/widgets/commits/{sha}/check-suites?per_page=100").ToList();
+        var runs = _sim.Host.Requests.Where(r => r.PathAndQuery == $"/api/v3/repos/acme/widgets/actions/runs?head_sha={sha}&per_page=100").ToList();
         Assert.Equal(3, suites.Count);
         Assert.Equal(4, runs.Count);
         Assert.All(suites.Concat(runs), r => { Assert.Equal("GET", r.Method); AssertGitHubHeaders(r); });
@@ -256,7 +258,7 @@ public sealed class GitHubClientSimulatorTests : IAsyncLifetime
     public async Task A_wrong_token_is_a_permanent_401_whose_message_never_shows_the_token()
     {
         const string wrong = "ghp_WrongToken99999999999999999999999999";
-        var client = new GitHubClient(_http, new GitHubClientSettings(_sim.BaseUrl, wrong));
+        var client = new GitHubClient(_handler, new GitHubClientSettings(_sim.BaseUrl, wrong));
 
         var error = await Assert.ThrowsAsync<PlatformApiException>(() => client.ListRecentIssuesAsync(Repo, 5, Ct));
 

@@ -15,6 +15,7 @@ public sealed class GitHubPullRequestCreationTests : IAsyncLifetime
 
     private GitHubSimulator _sim = null!;
     private HttpClient _http = null!;
+    private readonly SocketsHttpHandler _handler = new(); // what Octokit sends through, as the factory's handler in the host
     private GitHubClient _client = null!;
 
     public async Task InitializeAsync()
@@ -22,12 +23,13 @@ public sealed class GitHubPullRequestCreationTests : IAsyncLifetime
         _sim = await GitHubSimulator.StartAsync(Token);
         _sim.AddRepository(RepoName);
         _http = new HttpClient();
-        _client = new GitHubClient(_http, new GitHubClientSettings(_sim.BaseUrl, Token));
+        _client = new GitHubClient(_handler, new GitHubClientSettings(_sim.BaseUrl, Token));
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _handler.Dispose();
         await _sim.DisposeAsync();
     }
 
@@ -41,7 +43,7 @@ public sealed class GitHubPullRequestCreationTests : IAsyncLifetime
         Assert.Equal("open", pr.State);
         Assert.Equal("orch/WEB-1-add-health", pr.HeadRef);
 
-        var post = Single(_sim.Host, "POST", "/repos/acme/widgets/pulls");
+        var post = Single(_sim.Host, "POST", "/api/v3/repos/acme/widgets/pulls");
         AssertGitHubHeaders(post);
         using (var body = JsonDocument.Parse(post.Body))
         {
@@ -52,7 +54,7 @@ public sealed class GitHubPullRequestCreationTests : IAsyncLifetime
 
         var found = await _client.FindPullRequestByHeadAsync(Repo, "orch/WEB-1-add-health", Ct);
         Assert.Equal(pr.Number, found!.Number);
-        Assert.Equal(2, _sim.Host.Requests.Count(r => r.Method == "GET" && r.PathAndQuery == "/repos/acme/widgets/pulls?state=all&head=acme%3Aorch%2FWEB-1-add-health&per_page=1"));
+        Assert.Equal(2, _sim.Host.Requests.Count(r => r.Method == "GET" && r.PathAndQuery == "/api/v3/repos/acme/widgets/pulls?state=all&head=acme%3Aorch%2FWEB-1-add-health&per_page=1"));
         Assert.Null(await _client.FindPullRequestByHeadAsync(Repo, "orch/WEB-2-other", Ct));
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }

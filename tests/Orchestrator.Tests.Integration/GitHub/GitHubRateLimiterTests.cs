@@ -21,6 +21,7 @@ public sealed class GitHubRateLimiterTests : IAsyncLifetime
     private readonly FakeClock _clock = new(Start);
     private GitHubSimulator _sim = null!;
     private HttpClient _http = null!;
+    private readonly SocketsHttpHandler _handler = new(); // what Octokit sends through, as the factory's handler in the host
     private GitHubClient _client = null!;
 
     public async Task InitializeAsync()
@@ -29,16 +30,17 @@ public sealed class GitHubRateLimiterTests : IAsyncLifetime
         _sim.Clock = _clock;
         _sim.AddRepository(RepoName);
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        _client = new GitHubClient(_http, new GitHubClientSettings(_sim.BaseUrl, Token), _clock, new RateLimiter(_clock));
+        _client = new GitHubClient(_handler, new GitHubClientSettings(_sim.BaseUrl, Token), _clock, new RateLimiter(_clock));
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _handler.Dispose();
         await _sim.DisposeAsync();
     }
 
-    private int IssueListRequests() => _sim.Host.Requests.Count(r => r.PathAndQuery.StartsWith("/repos/acme/widgets/issues?", StringComparison.Ordinal));
+    private int IssueListRequests() => _sim.Host.Requests.Count(r => r.PathAndQuery.StartsWith("/api/v3/repos/acme/widgets/issues?", StringComparison.Ordinal));
 
     /// <summary>
     /// Starts a request, checks it is parked in the limiter, advances to one second before
@@ -72,7 +74,7 @@ public sealed class GitHubRateLimiterTests : IAsyncLifetime
         await _client.ListRecentIssuesAsync(Repo, 5, CancellationToken.None);
 
         // The simulator logs requests, not responses: ask it directly with the headers the client would see.
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_sim.BaseUrl, "repos/acme/widgets/issues"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_sim.ApiUrl, "repos/acme/widgets/issues"));
         request.Headers.Authorization = new("Bearer", Token);
         request.Headers.UserAgent.Add(new("test", null));
         request.Headers.TryAddWithoutValidation("X-GitHub-Api-Version", "2022-11-28");
@@ -129,14 +131,14 @@ public sealed class GitHubRateLimiterTests : IAsyncLifetime
     {
         await using var fake = await RateLimitedFake.StartAsync(
             "GET",
-            "/repos/acme/widgets/issues",
+            "/api/v3/repos/acme/widgets/issues",
             _clock,
             context => context.Request.Headers.Authorization == "Bearer " + Token,
             (403,
              [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", Start.AddSeconds(90).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture))],
              """{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}"""),
             "[]");
-        var client = new GitHubClient(_http, new GitHubClientSettings(fake.BaseUrl, Token), _clock, new RateLimiter(_clock));
+        var client = new GitHubClient(_handler, new GitHubClientSettings(fake.BaseUrl, Token), _clock, new RateLimiter(_clock));
 
         await fake.AssertNextCallHeldBackAsync(_clock, () => client.ListRecentIssuesAsync(Repo, 5, CancellationToken.None), HttpStatusCode.Forbidden, TimeSpan.FromSeconds(90));
     }

@@ -24,6 +24,7 @@ public sealed class GitHubRedeliverySweepTests : IAsyncLifetime
     private GitHubSimulator _sim = null!;
     private SimulatorHost _receiver = null!;
     private HttpClient _http = null!;
+    private readonly SocketsHttpHandler _handler = new(); // what Octokit sends through, as the factory's handler in the host
     private GitHubClient _client = null!;
 
     public async Task InitializeAsync()
@@ -41,12 +42,13 @@ public sealed class GitHubRedeliverySweepTests : IAsyncLifetime
         _sim.AddRepository(RepoName);
         _sim.ConfigureWebhook(new Uri(_receiver.BaseUrl, "hook"), "secret");
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        _client = new GitHubClient(_http, new GitHubClientSettings(_sim.BaseUrl, Token), _clock, new RateLimiter(_clock));
+        _client = new GitHubClient(_handler, new GitHubClientSettings(_sim.BaseUrl, Token), _clock, new RateLimiter(_clock));
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _handler.Dispose();
         await _sim.DisposeAsync();
         await _receiver.DisposeAsync();
     }
@@ -131,8 +133,8 @@ public sealed class GitHubRedeliverySweepTests : IAsyncLifetime
         Assert.Equal(_sim.HookDeliveries.Select(d => d.Guid).Reverse(), listed.Select(d => d.Guid));
         var pages = _sim.Host.Requests.Where(r => r.PathAndQuery.Contains("/hooks/1/deliveries", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, pages.Count);
-        Assert.Equal("/repos/acme/widgets/hooks/1/deliveries?per_page=100", pages[0].PathAndQuery);
-        Assert.StartsWith("/repos/acme/widgets/hooks/1/deliveries?per_page=100&cursor=v1_", pages[1].PathAndQuery);
+        Assert.Equal("/api/v3/repos/acme/widgets/hooks/1/deliveries?per_page=100", pages[0].PathAndQuery);
+        Assert.StartsWith("/api/v3/repos/acme/widgets/hooks/1/deliveries?per_page=100&cursor=v1_", pages[1].PathAndQuery);
         Assert.Empty(_sim.Host.UnexpectedRequests);
     }
 

@@ -39,7 +39,7 @@ public sealed class GitHubSimulatorShapeTests : IAsyncLifetime
         string? userAgent = "test",
         string? version = "2022-11-28")
     {
-        using var request = new HttpRequestMessage(method, new Uri(_sim.BaseUrl, path));
+        using var request = new HttpRequestMessage(method, new Uri(_sim.ApiUrl, path));
         if (authorization is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -160,10 +160,10 @@ public sealed class GitHubSimulatorShapeTests : IAsyncLifetime
         Assert.False(pull.GetProperty("merged").GetBoolean());
         Assert.Equal(1, pull.GetProperty("comments").GetInt32());
         Assert.Equal("acme/widgets", pull.GetProperty("base").GetProperty("repo").GetProperty("full_name").GetString());
-        Assert.Equal($"{_sim.BaseUrl}repos/acme/widgets/pulls/{number}", pull.GetProperty("url").GetString());
+        Assert.Equal($"{_sim.ApiUrl}repos/acme/widgets/pulls/{number}", pull.GetProperty("url").GetString());
 
         Assert.Equal("hi", comment.GetProperty("body").GetString());
-        Assert.Equal($"{_sim.BaseUrl}repos/acme/widgets/issues/{number}", comment.GetProperty("issue_url").GetString());
+        Assert.Equal($"{_sim.ApiUrl}repos/acme/widgets/issues/{number}", comment.GetProperty("issue_url").GetString());
 
         foreach (var json in new[] { issue, issues, pulls, pull, comment })
         {
@@ -191,7 +191,7 @@ public sealed class GitHubSimulatorShapeTests : IAsyncLifetime
         Assert.Equal([5, 4], first.EnumerateArray().Select(p => p.GetProperty("number").GetInt32()));
         Assert.Equal([3, 2], middle.EnumerateArray().Select(p => p.GetProperty("number").GetInt32()));
         Assert.Equal([1], last.EnumerateArray().Select(p => p.GetProperty("number").GetInt32()));
-        var repositories = $"{_sim.BaseUrl}repositories/";
+        var repositories = $"{_sim.ApiUrl}repositories/";
         var firstLink = string.Join(",", firstResponse.Headers.GetValues("Link"));
         Assert.Matches($"^<{repositories}\\d+/pulls\\?state=all&per_page=2&page=2>; rel=\"next\", <{repositories}\\d+/pulls\\?state=all&per_page=2&page=3>; rel=\"last\"$", firstLink);
         var middleLink = string.Join(",", middleResponse.Headers.GetValues("Link"));

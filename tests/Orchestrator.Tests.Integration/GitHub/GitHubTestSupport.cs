@@ -49,12 +49,20 @@ internal static class GitHubTestSupport
     public static SimulatedRequest Single(SimulatorHost host, string method, string pathAndQuery) =>
         Assert.Single(host.Requests, r => r.Method == method && r.PathAndQuery == pathAndQuery);
 
+    /// <summary>Octokit's <c>User-Agent</c>: our product token, then the platform and <c>Octokit.net {version}</c>.</summary>
+    public static void AssertOctokitUserAgent(SimulatedRequest request)
+    {
+        var agent = request.Headers["User-Agent"];
+        Assert.StartsWith("orchestrator (", agent);
+        Assert.Matches(@"; Octokit\.net \d+\.\d+\.\d+[^)]*\)$", agent);
+    }
+
     /// <summary>The headers every GitHub REST call must carry (https://docs.github.com/en/rest/about-the-rest-api/api-versions).</summary>
     public static void AssertGitHubHeaders(SimulatedRequest request)
     {
         Assert.Equal($"Bearer {Token}", request.Headers["Authorization"]);
         Assert.Equal("application/vnd.github+json", request.Headers["Accept"]);
         Assert.Equal("2022-11-28", request.Headers["X-GitHub-Api-Version"]);
-        Assert.Equal("orchestrator", request.Headers["User-Agent"]);
+        AssertOctokitUserAgent(request);
     }
 }
