@@ -323,6 +323,10 @@ public sealed class WebhookHardeningTests(ITestOutputHelper output)
         (string, string)[] unsigned = [("X-GitHub-Event", "pull_request"), ("X-Hub-Signature-256", WrongGitHubSignature)];
         await using var slow = await RawHttp.StartPostAsync(h.HostUrl, "/webhooks/github", 1024 * 1024, unsigned, new byte[10]);
         slow.Trickle();
+
+        // The slow request takes the slot before any probe competes for it: it is still unanswered a second later.
+        var answeredEarly = await Assert.ThrowsAsync<TimeoutException>(() => slow.ReadResponseHeadAsync(TimeSpan.FromSeconds(1)));
+        Assert.NotNull(answeredEarly);
         var seen = new List<HttpStatusCode>();
         var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
         while (seen.LastOrDefault() != HttpStatusCode.TooManyRequests && DateTimeOffset.UtcNow < deadline)
