@@ -6,6 +6,7 @@ using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Orchestrations.Abstractions;
 using Orchestrator.Orchestrations.DurableTask;
+using Orchestrator.Orchestrations.Reconciliation;
 using RetryPolicy = Orchestrator.Orchestrations.Abstractions.RetryPolicy;
 
 namespace Orchestrator.Tests.Unit.Orchestrations.DurableTask;
@@ -154,6 +155,32 @@ public sealed class DurableLoopTests
         Assert.Equal("d-1", recorded[0].Origin.DeliveryId);
         Assert.Equal(EventSources.System, recorded[1].Origin.Source);
         Assert.Equal(RuntimeStatus.Completed, recorded[1].RuntimeStatus);
+    }
+
+    [Fact]
+    public async Task The_reconciler_decider_runs_as_an_eternal_orchestration_across_generations()
+    {
+        var sweeps = new ConcurrentQueue<long>();
+        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning));
+        await using var host = await DurableTaskTestHost.StartAsync(registry =>
+        {
+            registry.AddDecider(new ReconcilerOrchestration(TimeSpan.FromMilliseconds(200)), new DurableLoopOptions { MaxEventsPerGeneration = 4 });
+            registry.AddActivityFunc<ActivityCall, ActivityOutcome>(ReconcilerOrchestration.SweepActivity, (_, call) =>
+            {
+                var tick = JsonSerializer.Deserialize<SweepInput>(call.InputJson, OrchestrationJson.Options)!.Tick;
+                sweeps.Enqueue(tick);
+                return new ActivityOutcome(OrchestrationJson.SerializeEvent(new SweepCompleted((int)tick)));
+            });
+        }, new DurableTaskTestHostOptions { LoggerFactory = loggers });
+        await host.Client.ScheduleNewOrchestrationInstanceAsync(ReconcilerOrchestration.OrchestrationName,
+            DurableRegistration.StartInput(new ReconcilerStarted(), "start"), new StartOrchestrationOptions(ReconcilerOrchestration.InstanceId));
+
+        await WaitUntilAsync(() => sweeps.Count >= 6);
+
+        Assert.Equal([0L, 1, 2, 3, 4, 5], sweeps.Take(6)); // One sweep per tick, none repeated across ContinueAsNew.
+        var input = (await host.Client.GetInstanceAsync(ReconcilerOrchestration.InstanceId, getInputsAndOutputs: true))!.ReadInputAs<DurableInstanceInput>()!;
+        Assert.Null(input.Start);
+        Assert.Single(input.Timers); // The next tick, carried into the new generation.
     }
 
     [Fact]
