@@ -269,6 +269,8 @@ public static class OrchestratorApp
                 sp.GetRequiredService<ILogger<DurableEngine>>());
             return engine;
         });
+        // The activities and the router ask for the runtime-neutral client; here it is the PostgreSQL engine.
+        services.AddSingleton<IOrchestrationClient>(sp => sp.GetRequiredService<DurableEngine>());
         services.AddHostedService<ActivityRegistration>();
         services.AddHostedService<WorkListenerService>();
         services.AddHostedService<WorkerService>();

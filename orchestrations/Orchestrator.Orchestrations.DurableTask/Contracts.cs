@@ -109,7 +109,7 @@ public sealed record DurableInstanceInput
     public IReadOnlyList<string> CorrelationKeys { get; init; } = [];
 }
 
-/// <summary>One applied step, handed to the step-record activity (<see cref="DurableLoopOptions.StepActivity"/>) so a host can keep its correlation index and read model.</summary>
+/// <summary>One applied step, handed to the step-record activity (<see cref="DurableLoopOptions.StepActivity"/>) before the step's commands run, so a host can keep its copy of the instance (state, status, correlation keys) for its activities, routing and read model.</summary>
 /// <param name="InstanceId">Instance id.</param>
 /// <param name="Orchestration">Orchestration name.</param>
 /// <param name="ParentId">Parent instance, if a child.</param>
@@ -130,4 +130,11 @@ public sealed record StepRecord(
     string? Summary,
     IReadOnlyList<string> NewCorrelationKeys,
     EventOrigin Origin,
-    DateTimeOffset OccurredAt);
+    DateTimeOffset OccurredAt)
+{
+    /// <summary>The decider state after the step, as JSON (<see cref="OrchestrationJson.Options"/>).</summary>
+    public string StateJson { get; init; } = "{}";
+
+    /// <summary>The applied event as JSON, with its <c>"$type"</c>.</summary>
+    public string EventJson { get; init; } = "{}";
+}

@@ -15,8 +15,9 @@ public sealed record DurableLoopOptions
     public int MaxRememberedKeys { get; init; } = 1000;
 
     /// <summary>
-    /// The activity called with a <see cref="StepRecord"/> after every step that adds correlation keys, changes the
-    /// custom status or writes a timeline line (a host's correlation index and read model); <c>null</c> for none.
+    /// The activity called with a <see cref="StepRecord"/> after every step that changes the state, adds correlation
+    /// keys, changes the status or writes a timeline line, awaited before the step's commands run (a host's copy of the
+    /// instance for its activities, routing and read model); <c>null</c> for none.
     /// </summary>
     public string? StepActivity { get; init; }
 

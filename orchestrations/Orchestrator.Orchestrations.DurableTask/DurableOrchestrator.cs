@@ -97,7 +97,7 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
 
             if (_start is not null)
             {
-                Handle(_start);
+                await HandleAsync(_start);
             }
             else if (_state is not null)
             {
@@ -121,7 +121,7 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
                 {
                     var envelope = await external;
                     external = _context.WaitForExternalEvent<EventEnvelope>(DurableNames.EventName);
-                    Handle(envelope);
+                    await HandleAsync(envelope);
                     continue;
                 }
 
@@ -131,13 +131,13 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
             }
         }
 
-        private void Handle(EventEnvelope envelope)
+        private async Task HandleAsync(EventEnvelope envelope)
         {
             if (envelope.Child is { } child)
             {
                 if (_decider is IParentOrchestration<TEvent> parent && Remember($"child|{child.ChildId}|{child.Generation}"))
                 {
-                    Apply(parent.ChildFinished(child.ChildId, child.Orchestration, child.CustomStatus, child.RuntimeStatus, child.Summary), EventOrigin.FromSystem);
+                    await ApplyAsync(parent.ChildFinished(child.ChildId, child.Orchestration, child.CustomStatus, child.RuntimeStatus, child.Summary), EventOrigin.FromSystem);
                 }
 
                 return;
@@ -161,7 +161,7 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
 
             if (@event is not null)
             {
-                Apply(@event, envelope.Origin ?? EventOrigin.FromSystem);
+                await ApplyAsync(@event, envelope.Origin ?? EventOrigin.FromSystem);
             }
         }
 
@@ -177,7 +177,7 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
                     }
                     catch (TaskFailedException ex)
                     {
-                        Apply(_decider.ActivityFailed(activity.Call.Activity, activity.Call.Key, ex.FailureDetails.ErrorMessage, Math.Max(1, activity.Call.Retry.MaxAttempts)), EventOrigin.FromSystem);
+                        await ApplyAsync(_decider.ActivityFailed(activity.Call.Activity, activity.Call.Key, ex.FailureDetails.ErrorMessage, Math.Max(1, activity.Call.Retry.MaxAttempts)), EventOrigin.FromSystem);
                         return;
                     }
 
@@ -187,11 +187,11 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
                     }
                     else if (outcome.PermanentError is { } error)
                     {
-                        Apply(_decider.ActivityFailed(activity.Call.Activity, activity.Call.Key, error, 1), EventOrigin.FromSystem);
+                        await ApplyAsync(_decider.ActivityFailed(activity.Call.Activity, activity.Call.Key, error, 1), EventOrigin.FromSystem);
                     }
                     else if (outcome.EventJson is { } json && JsonSerializer.Deserialize<TEvent>(json, OrchestrationJson.Options) is { } result)
                     {
-                        Apply(result, EventOrigin.FromSystem);
+                        await ApplyAsync(result, EventOrigin.FromSystem);
                     }
 
                     return;
@@ -203,33 +203,61 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
                     }
                     else
                     {
-                        Apply(_decider.TimerFired(timer.Timer.Name, timer.Timer.Key), EventOrigin.FromSystem);
-                    }
-
-                    return;
-                case StepItem step:
-                    try
-                    {
-                        await step.Task;
-                    }
-                    catch (TaskFailedException ex)
-                    {
-                        // The step itself is durable here; only the host's index of it failed. Nothing to undo.
-                        _context.CreateReplaySafeLogger(typeof(DurableOrchestrator<TState, TEvent>)).LogWarning("Instance {InstanceId}: recording a step failed for good: {Error}", _context.InstanceId, ex.FailureDetails.ErrorMessage);
+                        await ApplyAsync(_decider.TimerFired(timer.Timer.Name, timer.Timer.Key), EventOrigin.FromSystem);
                     }
 
                     return;
             }
         }
 
-        private void Apply(TEvent @event, EventOrigin origin)
+        private async Task ApplyAsync(TEvent @event, EventOrigin origin)
         {
             var now = Now();
             var runtimeBefore = _runtime;
             var statusBefore = _customStatus;
+            var stateBefore = _state is null ? null : JsonSerializer.Serialize(_state, OrchestrationJson.Options);
             var decision = _decider.Decide(_state, @event, now);
             _state = decision.State;
             _applied++;
+            var added = new List<string>();
+            foreach (var key in decision.CorrelationKeys)
+            {
+                if (_correlation.Add(key))
+                {
+                    _correlationOrder.Add(key);
+                    added.Add(key);
+                }
+            }
+
+            _customStatus = decision.CustomStatus;
+            _runtime = decision.RuntimeStatus;
+            _summary = decision.Summary ?? _summary;
+            PublishStatus();
+
+            // The step is recorded before its commands run, as the engine commits a step before its work is claimed:
+            // an activity that reads the instance's state or correlation keys from the host sees this step.
+            var stateAfter = JsonSerializer.Serialize(_state, OrchestrationJson.Options);
+            var changed = added.Count > 0 || decision.Summary is not null || statusBefore != _customStatus || runtimeBefore != _runtime || stateBefore != stateAfter;
+            if (changed && _options.StepActivity is { } stepActivity)
+            {
+                var record = new StepRecord(_context.InstanceId, _decider.Name, _parentId, @event.GetType().Name, _customStatus, _runtime,
+                    decision.Summary, added, origin, now)
+                {
+                    StateJson = stateAfter,
+                    EventJson = OrchestrationJson.SerializeEvent(@event),
+                };
+                try
+                {
+                    await _context.CallActivityAsync(stepActivity, record, _options.StepRetry);
+                }
+                catch (TaskFailedException ex)
+                {
+                    // The step itself is durable here; only the host's copy of it failed. The commands still run.
+                    _context.CreateReplaySafeLogger(typeof(DurableOrchestrator<TState, TEvent>)).LogWarning(
+                        "Instance {InstanceId}: recording a step failed for good: {Error}", _context.InstanceId, ex.FailureDetails.ErrorMessage);
+                }
+            }
+
             foreach (var command in decision.Commands)
             {
                 switch (command)
@@ -247,20 +275,6 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
                 }
             }
 
-            var added = new List<string>();
-            foreach (var key in decision.CorrelationKeys)
-            {
-                if (_correlation.Add(key))
-                {
-                    _correlationOrder.Add(key);
-                    added.Add(key);
-                }
-            }
-
-            _customStatus = decision.CustomStatus;
-            _runtime = decision.RuntimeStatus;
-            _summary = decision.Summary ?? _summary;
-            PublishStatus();
             var finished = _runtime is RuntimeStatus.Completed or RuntimeStatus.Failed;
             if (finished && runtimeBefore != _runtime)
             {
@@ -270,14 +284,6 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
                     _context.SendEvent(_parentId, DurableNames.EventName,
                         new EventEnvelope(null, null, null, new ChildNews(_context.InstanceId, _decider.Name, _customStatus, _runtime, decision.Summary, _finalGenerations)));
                 }
-            }
-
-            var changed = added.Count > 0 || decision.Summary is not null || statusBefore != _customStatus || runtimeBefore != _runtime;
-            if (changed && _options.StepActivity is { } stepActivity)
-            {
-                var record = new StepRecord(_context.InstanceId, _decider.Name, _parentId, @event.GetType().Name, _customStatus, _runtime,
-                    decision.Summary, added, origin, now);
-                _pending.Add(new StepItem(_context.CallActivityAsync(stepActivity, record, _options.StepRetry)));
             }
         }
 
@@ -334,5 +340,4 @@ public sealed class DurableOrchestrator<TState, TEvent>(IOrchestration<TState, T
 
     private sealed record TimerItem(CarriedTimer Timer, Task Timer2) : Pending(Timer2);
 
-    private sealed record StepItem(Task Step) : Pending(Step);
 }

@@ -21,7 +21,7 @@ public sealed class DurableEngine(
     TimeProvider clock,
     EngineOptions options,
     WorkSignal signal,
-    ILogger<DurableEngine> logger)
+    ILogger<DurableEngine> logger) : IOrchestrationClient
 {
     private const int MaxConcurrencyRetries = 10;
     private const string SystemPrefix = "sys";
