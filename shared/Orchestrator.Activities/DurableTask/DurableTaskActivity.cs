@@ -20,7 +20,12 @@ public sealed class DurableTaskActivity(IActivity activity) : TaskActivity<Activ
     public string Name => activity.Name;
 
     /// <inheritdoc />
-    public override async Task<ActivityOutcome> RunAsync(TaskActivityContext context, ActivityCall input)
+    public override Task<ActivityOutcome> RunAsync(TaskActivityContext context, ActivityCall input) => RunAsync(input);
+
+    /// <summary>Runs the activity for one call (what an activity-trigger function delegates to).</summary>
+    /// <param name="input">The call.</param>
+    /// <returns>The outcome; a transient failure is thrown.</returns>
+    public async Task<ActivityOutcome> RunAsync(ActivityCall input)
     {
         ArgumentNullException.ThrowIfNull(input);
         object? result;

@@ -16,10 +16,15 @@ namespace Orchestrator.Functions.DurableTask;
 public sealed class RecordStepActivity(NpgsqlDataSource dataSource) : TaskActivity<StepRecord, bool>
 {
     /// <summary>The activity name the loop is configured with.</summary>
-    public const string ActivityName = "Orchestrator.RecordStep";
+    public const string ActivityName = "RecordStep";
 
     /// <inheritdoc />
-    public override async Task<bool> RunAsync(TaskActivityContext context, StepRecord input)
+    public override Task<bool> RunAsync(TaskActivityContext context, StepRecord input) => RecordAsync(input);
+
+    /// <summary>Writes the step's copy (what an activity-trigger function delegates to).</summary>
+    /// <param name="input">The step.</param>
+    /// <returns><c>true</c>.</returns>
+    public async Task<bool> RecordAsync(StepRecord input)
     {
         ArgumentNullException.ThrowIfNull(input);
         await using var batch = dataSource.CreateBatch();
