@@ -37,6 +37,7 @@ namespace Orchestrator.AzureFunctions
             services.AddProjects(settings);
             services.AddSingleton(sp => new WorkSignal(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkSignal>>()));
             services.AddSingleton<InboxStore>();
+            services.AddSingleton<Orchestrator.Shared.Knowledge.KnowledgeStore>();
             services.AddSharedActivities(settings, outbound);
             services.AddSingleton<AmbientOrchestrationClient>();
             services.AddSingleton<IOrchestrationClient>(sp => sp.GetRequiredService<AmbientOrchestrationClient>());

@@ -7,7 +7,7 @@ namespace Orchestrator.Tests.Integration.Durable;
 /// <summary>
 /// The Azure Functions app's build output: <c>functions.metadata</c> (written by Microsoft.Azure.Functions.Worker.Sdk
 /// from the <c>[Function]</c> attributes; what the Functions host indexes) lists every function with its trigger and
-/// schedule. The test project references the app with <c>ReferenceOutputAssembly="false"</c>, so building the tests
+/// schedule. The test project references the app , so building the tests
 /// builds the app first.
 /// </summary>
 public sealed class FunctionsMetadataTests
