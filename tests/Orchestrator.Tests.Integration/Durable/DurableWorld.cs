@@ -7,7 +7,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Orchestrator.AzureFunctions;
 using Orchestrator.Functions.DurableTask;
 using Orchestrator.Functions.Routing;
 using Orchestrator.Orchestrations.DurableTask;
@@ -22,7 +21,7 @@ namespace Orchestrator.Tests.Integration.Durable;
 
 /// <summary>
 /// The Durable Task side of a <see cref="Harness"/>: the Azure Functions app's own service composition
-/// (<see cref="AzureFunctionsServices.AddAzureFunctionsOrchestrator"/>: the shared activities, platform registry and
+/// (<see cref="DurableTaskServices.AddDurableTaskOrchestrator"/>: the shared activities, platform registry and
 /// router) over the harness's PostgreSQL, run by the SDK's in-process test host (real worker and client over gRPC,
 /// in-memory backend), with <see cref="DurableTaskOrchestrationClient"/> as the runtime client. The simulators' webhooks
 /// go to a relay that routes each one with the shared <see cref="DeliveryRouter"/>; the harness's self-hosted host runs
@@ -59,7 +58,7 @@ public sealed class DurableWorld : IAsyncDisposable
     {
         var settings = OrchestratorSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(harness.Settings).Build());
         var collection = new ServiceCollection().AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-        collection.AddAzureFunctionsOrchestrator(settings);
+        collection.AddDurableTaskOrchestrator(settings);
         DurableTaskTestHost? host = null;
 
         // The runtime client of the activities: the test host's client (in the app: the invocation's [DurableClient]).

@@ -7,8 +7,8 @@ namespace Orchestrator.Tests.Integration.Durable;
 /// <summary>
 /// The Azure Functions app's build output: <c>functions.metadata</c> (written by Microsoft.Azure.Functions.Worker.Sdk
 /// from the <c>[Function]</c> attributes; what the Functions host indexes) lists every function with its trigger and
-/// schedule. The test project references the app , so building the tests
-/// builds the app first.
+/// schedule. The test reads the app's build output (the solution build writes it; the test project does not reference
+/// the app, whose host.json would replace the self-hosted host's in the test output).
 /// </summary>
 public sealed class FunctionsMetadataTests
 {
