@@ -184,66 +184,9 @@ public static class OrchestratorApp
         services.AddSingleton<AnalyticsQueries>();
         services.AddProjects(settings);
 
-        // Host-wide clients (ORCH_GITHUB_*, ORCH_PLANE_*) for projects without credentials of their own.
-        if (settings.GitHubToken is { } gitHubToken)
-        {
-            services.AddGitHubClient(new GitHubClientSettings(settings.GitHubApiUrl, gitHubToken));
-        }
-
-        if (settings.HasHostPlane)
-        {
-            services.AddSingleton(new PlaneClientSettings(settings.PlaneApiUrl!, settings.PlaneApiToken!, settings.PlaneWorkspaceSlug!));
-            services.AddHttpClient<IPlaneClient, PlaneClient>(http => http.Timeout = TimeSpan.FromSeconds(30));
-        }
-
-        services.AddHttpClient(PlatformRegistry.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(30));
-        services.AddSingleton(sp => new PlatformRegistry(
-            sp.GetRequiredService<ProjectStore>(),
-            settings,
-            sp.GetRequiredService<IHttpClientFactory>(),
-            sp.GetRequiredService<IHttpMessageHandlerFactory>(),
-            sp.GetService<IGitHubClient>(),
-            sp.GetService<IPlaneClient>(),
-            sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
-            sp.GetRequiredService<TimeProvider>()));
-
+        // The platform clients, the shared activities and the delivery router (shared with the Durable Task worker).
+        services.AddSharedActivities(settings, outbound);
         services.AddSingleton<AsanaWebhookSetup>();
-        services.AddSingleton<IActivity, RouteDeliveryActivity>();
-        services.AddSingleton<IActivity, PrepareTaskSpecActivity>();
-        services.AddSingleton<IActivity, EnsureForgeIssueActivity>();
-        services.AddSingleton<IActivity, EnsureTrackerCommentActivity>();
-        services.AddSingleton<IActivity, EnsureForgeCommentActivity>();
-        services.AddSingleton<IActivity, CheckCiActivity>();
-        services.AddSingleton<IActivity, CompleteTrackerItemActivity>();
-        services.AddSingleton<IActivity, ReconcileTaskActivity>();
-        services.AddSingleton<IActivity, ReconcileSweepActivity>();
-        services.AddSingleton<IActivity, ReopenTrackerItemActivity>();
-        services.AddSingleton<IActivity, SetForgeLabelActivity>();
-        services.AddSingleton<IActivity, CloseForgeIssueActivity>();
-
-        // Server-run agents and the role pipeline (issue #3).
-        services.AddSingleton(_ => new AgentAdapters());
-        services.AddSingleton(_ => new AgentProcessRunner());
-        services.AddSingleton(sp => new AgentRunner(
-            sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
-            sp.GetRequiredService<AgentAdapters>(),
-            sp.GetRequiredService<AgentProcessRunner>(),
-            new AgentRunnerOptions(Path.Combine(settings.DataDirectory, "agents"), settings.MaxAgentRuns, settings.MaxAgentRunsPerProject),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<AgentRunner>>()));
-        services.AddSingleton<IAgentRunner>(sp => sp.GetRequiredService<AgentRunner>());
-        services.AddSingleton(_ => new GitWorkspaces(Path.Combine(settings.DataDirectory, "git"), new GitIdentity(settings.GitAuthor.Name, settings.GitAuthor.Email), outbound));
-        services.AddSingleton<RolePipelineContext>();
-        services.AddSingleton<IActivity, StartRolePipelineActivity>();
-        services.AddSingleton<IActivity, RetryRolePipelineActivity>();
-        services.AddSingleton<IActivity, StopRolePipelineActivity>();
-        services.AddSingleton<IActivity, RunStageAgentActivity>();
-        services.AddSingleton<IActivity, CheckStageGateActivity>();
-        services.AddSingleton<IActivity, CheckStageCiActivity>();
-        services.AddSingleton<IActivity, PostStageCommentActivity>();
-        services.AddSingleton<IActivity, PostEscalationCommentActivity>();
-        services.AddSingleton<IActivity, CheckApprovalActivity>();
-        services.AddSingleton<DeliveryRouter>();
         services.AddTelegram(settings); // notifications, approvals and tasks from a chat (issue #12)
 
         services.AddSingleton(sp =>
@@ -268,6 +211,8 @@ public static class OrchestratorApp
                 sp.GetRequiredService<ILogger<DurableEngine>>());
             return engine;
         });
+        // The activities and the router ask for the runtime-neutral client; here it is the PostgreSQL engine.
+        services.AddSingleton<IOrchestrationClient>(sp => sp.GetRequiredService<DurableEngine>());
         services.AddHostedService<ActivityRegistration>();
         services.AddHostedService<WorkListenerService>();
         services.AddHostedService<WorkerService>();

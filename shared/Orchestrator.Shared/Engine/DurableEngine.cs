@@ -21,7 +21,7 @@ public sealed class DurableEngine(
     TimeProvider clock,
     EngineOptions options,
     WorkSignal signal,
-    ILogger<DurableEngine> logger)
+    ILogger<DurableEngine> logger) : IOrchestrationClient
 {
     private const int MaxConcurrencyRetries = 10;
     private const string SystemPrefix = "sys";
@@ -830,8 +830,13 @@ public sealed class DurableEngine(
         return second < 0 ? uniqueKey : uniqueKey[(second + 1)..];
     }
 
-    /// <summary>Exception → (transient?, Retry-After).</summary>
-    internal static (bool Transient, TimeSpan? RetryAfter) Classify(Exception ex) => ex switch
+    /// <summary>
+    /// Exception → (transient?, Retry-After): how an activity failure is retried, the same on both runtimes (the
+    /// Durable Task activity adapter treats a non-transient failure as a permanent outcome).
+    /// </summary>
+    /// <param name="ex">The activity's exception.</param>
+    /// <returns>Whether a retry can help, and the wait the platform asked for.</returns>
+    public static (bool Transient, TimeSpan? RetryAfter) Classify(Exception ex) => ex switch
     {
         PermanentActivityException or OutboundRefusedException => (false, null),
         PlatformApiException p => (p.IsTransient, p.RetryAfter),

@@ -69,7 +69,7 @@ public sealed class ReconcileTaskActivity(PlatformRegistry platforms) : Activity
 }
 
 /// <summary>The reconciler's sweep: asks every live task instance to reconcile.</summary>
-public sealed class ReconcileSweepActivity(DurableEngine engine) : Activity<SweepInput>
+public sealed class ReconcileSweepActivity(IOrchestrationClient engine) : Activity<SweepInput>
 {
     private static readonly string[] LiveStatuses = [nameof(TaskStatus.ISSUE_CREATED), nameof(TaskStatus.PR_CREATED), nameof(TaskStatus.WAITING_CI)];
 

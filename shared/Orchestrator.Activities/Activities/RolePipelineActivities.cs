@@ -71,7 +71,7 @@ public sealed class RolePipelineContext(NpgsqlDataSource dataSource, Orchestrato
 }
 
 /// <summary>Loads the project's pipeline (<c>.orchestrator/pipeline.yml</c> on the default branch, else the built-in default) and starts the role pipeline as a child of the task.</summary>
-public sealed class StartRolePipelineActivity(DurableEngine engine, GitWorkspaces git, RolePipelineContext context) : Activity<StartRolePipelineInput>
+public sealed class StartRolePipelineActivity(IOrchestrationClient engine, GitWorkspaces git, RolePipelineContext context) : Activity<StartRolePipelineInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.StartRolePipeline;
@@ -109,7 +109,7 @@ public sealed class StartRolePipelineActivity(DurableEngine engine, GitWorkspace
 }
 
 /// <summary>Raises the retry event on a failed role pipeline.</summary>
-public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipelineContext context) : Activity<RetryRolePipelineInput>
+public sealed class RetryRolePipelineActivity(IOrchestrationClient engine, RolePipelineContext context) : Activity<RetryRolePipelineInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.RetryRolePipeline;
@@ -125,7 +125,7 @@ public sealed class RetryRolePipelineActivity(DurableEngine engine, RolePipeline
 }
 
 /// <summary>Tells a role pipeline that the task's PR was merged before it finished (its <see cref="PipelineTakenOver"/> event, once per PR).</summary>
-public sealed class StopRolePipelineActivity(DurableEngine engine) : Activity<StopRolePipelineInput>
+public sealed class StopRolePipelineActivity(IOrchestrationClient engine) : Activity<StopRolePipelineInput>
 {
     /// <inheritdoc />
     public override string Name => TaskActivities.StopRolePipeline;

@@ -21,7 +21,7 @@ namespace Orchestrator.Functions.Routing;
 /// (<see cref="TrackerRules"/>): only an item whose AutoTask marker is on starts a task; later deliveries for a
 /// started task always reach it (that is how AutoTask off, cancel, block and repo changes arrive).
 /// </summary>
-public sealed class DeliveryRouter(DurableEngine engine, ProjectStore projects, PlatformRegistry platforms, ILogger<DeliveryRouter> logger)
+public sealed class DeliveryRouter(IOrchestrationClient engine, ProjectStore projects, PlatformRegistry platforms, ILogger<DeliveryRouter> logger)
 {
     /// <summary>Routes one delivery and returns what was done (stored as the inbox outcome).</summary>
     public async Task<string> RouteAsync(InboxDelivery delivery, CancellationToken cancellationToken)
