@@ -23,9 +23,9 @@ public sealed class FunctionsMetadataTests
     ];
 
     [Fact]
-    public void The_build_lists_every_orchestration_activity_and_timer_function_with_its_trigger()
+    public async Task The_build_lists_every_orchestration_activity_and_timer_function_with_its_trigger()
     {
-        var functions = ReadMetadata();
+        var functions = await BuildAndReadMetadataAsync();
 
         Assert.Equal("orchestrationTrigger", Trigger(functions, TaskPipelineOrchestration.OrchestrationName).Type);
         Assert.Equal("orchestrationTrigger", Trigger(functions, RolePipelineOrchestration.OrchestrationName).Type);
@@ -51,7 +51,7 @@ public sealed class FunctionsMetadataTests
         return (trigger.Type, trigger.Schedule);
     }
 
-    private static Dictionary<string, List<(string Type, string Direction, string? Schedule)>> ReadMetadata()
+    private static async Task<Dictionary<string, List<(string Type, string Direction, string? Schedule)>>> BuildAndReadMetadataAsync()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orchestrator.sln")))
@@ -61,11 +61,36 @@ public sealed class FunctionsMetadataTests
 
         Assert.NotNull(root);
 
-        // The same configuration and target framework as this test build (…/bin/<Configuration>/<tfm>/).
-        var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var path = Path.Combine(root.FullName, "functions", "Orchestrator.AzureFunctions", "bin", tfm.Parent!.Name, tfm.Name, "functions.metadata");
-        Assert.True(File.Exists(path), $"{path} is missing: build functions/Orchestrator.AzureFunctions");
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        // The test builds the app itself (the solution's test run does not build projects no test references), into a
+        // directory of its own so its host.json never lands next to the self-hosted host's.
+        var output = Directory.CreateTempSubdirectory("orch-functions-build-");
+        try
+        {
+            var project = Path.Combine(root.FullName, "functions", "Orchestrator.AzureFunctions", "Orchestrator.AzureFunctions.csproj");
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet", ["build", project, "--nologo", "-v", "quiet", "-o", output.FullName])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var build = System.Diagnostics.Process.Start(psi)!;
+            var stdout = build.StandardOutput.ReadToEndAsync();
+            var stderr = build.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+            await build.WaitForExitAsync(timeout.Token);
+            Assert.True(build.ExitCode == 0, $"dotnet build {project} failed:\n{await stdout}\n{await stderr}");
+            var path = Path.Combine(output.FullName, "functions.metadata");
+            Assert.True(File.Exists(path), $"the build wrote no {path}");
+            return ParseMetadata(await File.ReadAllTextAsync(path));
+        }
+        finally
+        {
+            output.Delete(recursive: true);
+        }
+    }
+
+    private static Dictionary<string, List<(string Type, string Direction, string? Schedule)>> ParseMetadata(string json)
+    {
+        using var document = JsonDocument.Parse(json);
         var result = new Dictionary<string, List<(string, string, string?)>>(StringComparer.Ordinal);
         foreach (var function in document.RootElement.EnumerateArray())
         {
