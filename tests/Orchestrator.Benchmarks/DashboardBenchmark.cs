@@ -106,7 +106,7 @@ internal static class DashboardBenchmark
     }
 
     /// <summary>Mostly the largest project (the slowest lists), sometimes the others.</summary>
-    private static string Project(int i) => (i % 4) switch
+    internal static string Project(int i) => (i % 4) switch
     {
         0 or 1 => "shop",
         2 => "web",
@@ -115,23 +115,8 @@ internal static class DashboardBenchmark
 
     private static async Task<DashboardQuery> MeasureAsync(string name, bool taskPage, int iterations, Func<int, Task<int>> call, CancellationToken cancellationToken)
     {
-        // Warm-up: plans prepared (auto-prepare), pages in shared buffers, JIT done.
-        for (var i = 0; i < Math.Min(20, iterations); i++)
-        {
-            await call(i);
-        }
-
-        var samples = new double[iterations];
-        long rows = 0;
-        for (var i = 0; i < iterations; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var start = Stopwatch.GetTimestamp();
-            rows += await call(i);
-            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-
-        return new DashboardQuery(name, taskPage, Percentiles.Of(samples), (double)rows / iterations);
+        var (latency, rows) = await Percentiles.TimeAsync(iterations, call, cancellationToken);
+        return new DashboardQuery(name, taskPage, latency, (double)rows.Sum(r => (long)r) / iterations);
     }
 
     /// <summary>

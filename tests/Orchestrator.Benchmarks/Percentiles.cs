@@ -21,6 +21,31 @@ internal sealed record Percentiles(int Count, double P50, double P90, double P99
         return new Percentiles(sorted.Length, Rank(0.50), Rank(0.90), Rank(0.99), sorted[^1], sorted.Average()) { P95 = Rank(0.95) };
     }
 
+    /// <summary>
+    /// Calls <paramref name="call"/> 20 times to warm up (plans prepared, pages in shared buffers, JIT done), then
+    /// <paramref name="iterations"/> times timed one by one.
+    /// </summary>
+    /// <returns>The latencies (ms) and each timed call's answer, in order.</returns>
+    public static async Task<(Percentiles Latency, T[] Answers)> TimeAsync<T>(int iterations, Func<int, Task<T>> call, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < Math.Min(20, iterations); i++)
+        {
+            await call(i);
+        }
+
+        var samples = new double[iterations];
+        var answers = new T[iterations];
+        for (var i = 0; i < iterations; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            answers[i] = await call(i);
+            samples[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        return (Of(samples), answers);
+    }
+
     public string Describe() => Count == 0
         ? "no samples"
         : FormattableString.Invariant($"p50 {P50:0.00} ms, p90 {P90:0.00} ms, p99 {P99:0.00} ms, max {Max:0.00} ms");

@@ -68,22 +68,22 @@ internal static class SummaryBenchmark
             {
                 await MeasureAsync("summary (30 days)", true, iterations, async i =>
                 {
-                    var s = await queries.SummaryAsync(Project(i), from, to, cancellationToken);
+                    var s = await queries.SummaryAsync(DashboardBenchmark.Project(i), from, to, cancellationToken);
                     return FormattableString.Invariant($"{s.Deployed:N0} deployed, p50 {s.LeadTimeP50Seconds / 3600:0.0} h, {s.Cost.Cost.Amount:0.00} USD");
                 }, cancellationToken),
                 await MeasureAsync("summary (366 days)", false, Math.Max(10, iterations / 10), async i =>
                 {
-                    var s = await queries.SummaryAsync(Project(i), to.AddDays(-366), to, cancellationToken);
+                    var s = await queries.SummaryAsync(DashboardBenchmark.Project(i), to.AddDays(-366), to, cancellationToken);
                     return FormattableString.Invariant($"{s.Deployed:N0} deployed");
                 }, cancellationToken),
                 await MeasureAsync("funnel (30 days)", false, iterations / 3, async i =>
-                    FormattableString.Invariant($"{(await queries.FunnelAsync(Project(i), from, to, cancellationToken)).Steps[0].Count:N0} received"), cancellationToken),
+                    FormattableString.Invariant($"{(await queries.FunnelAsync(DashboardBenchmark.Project(i), from, to, cancellationToken)).Steps[0].Count:N0} received"), cancellationToken),
                 await MeasureAsync("lead-time (30 days)", false, iterations / 3, async i =>
-                    FormattableString.Invariant($"{(await queries.LeadTimeAsync(Project(i), from, to, cancellationToken)).Total.Count:N0} deployed"), cancellationToken),
+                    FormattableString.Invariant($"{(await queries.LeadTimeAsync(DashboardBenchmark.Project(i), from, to, cancellationToken)).Total.Count:N0} deployed"), cancellationToken),
                 await MeasureAsync("failures (30 days)", false, iterations / 3, async i =>
-                    FormattableString.Invariant($"{(await queries.FailuresAsync(Project(i), from, to, cancellationToken)).Total:N0} failures"), cancellationToken),
+                    FormattableString.Invariant($"{(await queries.FailuresAsync(DashboardBenchmark.Project(i), from, to, cancellationToken)).Total:N0} failures"), cancellationToken),
                 await MeasureAsync("cost (30 days)", false, iterations / 3, async i =>
-                    FormattableString.Invariant($"{(await queries.CostAsync(Project(i), from, to, cancellationToken)).Total.Runs:N0} runs"), cancellationToken),
+                    FormattableString.Invariant($"{(await queries.CostAsync(DashboardBenchmark.Project(i), from, to, cancellationToken)).Total.Runs:N0} runs"), cancellationToken),
             };
             var share = cpu is null ? null : await cpu.StopAsync(cancellationToken);
             foreach (var q in results)
@@ -107,32 +107,10 @@ internal static class SummaryBenchmark
         }
     }
 
-    /// <summary>As the dashboard figure: mostly the largest project, sometimes the others.</summary>
-    private static string Project(int i) => (i % 4) switch
-    {
-        0 or 1 => "shop",
-        2 => "web",
-        _ => "api",
-    };
-
     private static async Task<AnalyticsQuery> MeasureAsync(string name, bool targeted, int iterations, Func<int, Task<string>> call, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < Math.Min(20, iterations); i++)
-        {
-            await call(i);
-        }
-
-        var samples = new double[iterations];
-        var figure = "";
-        for (var i = 0; i < iterations; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var start = Stopwatch.GetTimestamp();
-            figure = await call(i);
-            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-
-        return new AnalyticsQuery(name, targeted, Percentiles.Of(samples), figure);
+        var (latency, answers) = await Percentiles.TimeAsync(iterations, call, cancellationToken);
+        return new AnalyticsQuery(name, targeted, latency, answers.LastOrDefault() ?? "");
     }
 
     /// <summary>
